@@ -1,0 +1,116 @@
+#include "ops/encoder.h"
+
+#include <algorithm>
+
+#include "kernels/conv1d.h"
+#include "kernels/embedding.h"
+#include "kernels/gemm.h"
+#include "kernels/rmsnorm.h"
+#include "kernels/scan.h"
+#include "ops/error.h"
+
+namespace mf {
+
+namespace {
+const float* opt(const Tensor& t) { return t.defined() ? t.data<float>() : nullptr; }
+}  // namespace
+
+bool Encoder::supports(Device d) { return d.is_cpu(); }
+
+Device Encoder::choose_device(std::string_view spec) {
+  Device d = parse_device(spec);
+  if (supports(d)) return d;
+  if (spec == "auto") return Device::cpu();
+  fail("device '", spec, "': the CUDA encoder is not implemented yet in this version; use --device cpu");
+}
+
+Encoder::Encoder(std::shared_ptr<const MambaModel> model, Device device)
+    : model_(std::move(model)), device_(device) {
+  if (!model_) fail("Encoder: no model");
+  if (!supports(device))
+    fail("the CUDA encoder is not implemented yet in this version; run with --device cpu");
+  model_->config.validate("model");
+}
+
+EncoderState Encoder::new_state() const {
+  const auto& c = config();
+  EncoderState s;
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    s.conv.push_back(Tensor::zeros({c.d_inner, c.d_conv - 1}, DType::F32, device_));
+    s.ssm.push_back(Tensor::zeros({c.d_inner, c.d_state}, DType::F32, device_));
+  }
+  return s;
+}
+
+void Encoder::reserve(int64_t n) {
+  if (n <= capacity_) return;
+  const auto& c = config();
+  auto grow = [n](std::vector<float>& v, int64_t cols) { v.resize(size_t(n * cols)); };
+  grow(hidden_, c.d_model);
+  grow(residual_, c.d_model);
+  grow(normed_, c.d_model);
+  grow(xz_, 2 * c.d_inner);
+  grow(u_, c.d_inner);
+  grow(dbc_, c.dt_rank + 2 * c.d_state);
+  grow(dt_, c.d_inner);
+  grow(y_, c.d_inner);
+  capacity_ = n;
+}
+
+void Encoder::forward(const int32_t* tokens, int64_t n, EncoderState& state, float* out) {
+  const auto& c = config();
+  if (int64_t(state.ssm.size()) != c.n_layer || int64_t(state.conv.size()) != c.n_layer)
+    fail("Encoder::forward: the state was made for another model");
+  for (int64_t i = 0; i < n; ++i)
+    if (tokens[i] < 0 || tokens[i] >= c.vocab_size)
+      fail("token id ", tokens[i], " at stream position ", state.position + i,
+           " is outside the model's vocabulary [0, ", c.vocab_size, ")");
+  for (int64_t done = 0; done < n;) {
+    const int64_t m = std::min(kMaxPiece, n - done);
+    forward_piece(tokens + done, m, state, out + done * c.d_model);
+    done += m;
+  }
+}
+
+void Encoder::forward_piece(const int32_t* tokens, int64_t n, EncoderState& state, float* out) {
+  const auto& c = config();
+  reserve(n);
+  const int64_t D = c.d_model, DI = c.d_inner, N = c.d_state, R = c.dt_rank;
+  const int64_t XW = R + 2 * N;  // x_proj output width
+
+  kernels::embedding_cpu({tokens, n, model_->embedding.data<float>(), D, hidden_.data(), D});
+
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    const MambaLayer& L = model_->layers[size_t(l)];
+    kernels::rmsnorm_cpu({hidden_.data(), D, residual_.data(), D, normed_.data(), D,
+                          L.norm.data<float>(), n, D, float(c.eps), l == 0});
+    kernels::gemm_cpu({normed_.data(), D, L.in_proj_w.data<float>(), D, xz_.data(), 2 * DI,
+                       opt(L.in_proj_b), n, 2 * DI, D});
+    kernels::conv1d_cpu({xz_.data(), 2 * DI, u_.data(), DI, state.conv[size_t(l)].data<float>(),
+                         L.conv_w.data<float>(), opt(L.conv_b), n, DI, int(c.d_conv), true});
+    kernels::gemm_cpu({u_.data(), DI, L.x_proj_w.data<float>(), DI, dbc_.data(), XW, nullptr, n,
+                       XW, DI});
+    kernels::gemm_cpu({dbc_.data(), XW, L.dt_proj_w.data<float>(), R, dt_.data(), DI, nullptr, n,
+                       DI, R});
+    kernels::ScanParams sp{};
+    sp.u = u_.data(); sp.u_stride = DI;
+    sp.dt = dt_.data(); sp.dt_stride = DI;
+    sp.dt_bias = L.dt_proj_b.data<float>();
+    sp.A = L.A.data<float>();
+    sp.B = dbc_.data() + R; sp.B_stride = XW;
+    sp.C = dbc_.data() + R + N; sp.C_stride = XW;
+    sp.D = L.D.data<float>();
+    sp.z = xz_.data() + DI; sp.z_stride = 2 * DI;
+    sp.y = y_.data(); sp.y_stride = DI;
+    sp.state = state.ssm[size_t(l)].data<float>();
+    sp.n = n; sp.d_inner = DI; sp.d_state = int(N);
+    kernels::scan_cpu(sp);
+    kernels::gemm_cpu({y_.data(), DI, L.out_proj_w.data<float>(), DI, hidden_.data(), D,
+                       opt(L.out_proj_b), n, D, DI});
+  }
+  kernels::rmsnorm_cpu({hidden_.data(), D, residual_.data(), D, out, D,
+                        model_->norm_f.data<float>(), n, D, float(c.eps), false});
+  state.position += n;
+}
+
+}  // namespace mf

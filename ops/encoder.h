@@ -1,0 +1,62 @@
+// The Mamba-1 encoder: embedding -> n_layer x (RMSNorm -> mixer -> residual) -> norm_f,
+// run over a stream chunk by chunk. Everything that carries across a chunk boundary lives in
+// an EncoderState (per layer: conv tail and SSM state, fp32), so running a stream in chunks
+// of any sizes gives the same outputs as running it whole.
+//
+//   mf::Encoder enc(model, mf::Device::cpu());
+//   mf::EncoderState st = enc.new_state();
+//   enc.forward(tokens, n, st, out);        // out: n x d_model floats
+//   enc.forward(more, m, st, out2);         // continues the same stream
+//
+// An Encoder is not thread-safe (it owns scratch memory); use one per thread, sharing the model.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "ops/mamba_model.h"
+
+namespace mf {
+
+struct EncoderState {
+  std::vector<Tensor> conv;  // per layer [d_inner, d_conv - 1]: the last inputs of the conv
+  std::vector<Tensor> ssm;   // per layer [d_inner, d_state]
+  int64_t position = 0;      // tokens consumed so far
+};
+
+class Encoder {
+ public:
+  Encoder(std::shared_ptr<const MambaModel> model, Device device);
+
+  // Whether this build can run the encoder on `d`.
+  static bool supports(Device d);
+  // The device for a --device spec: "auto" picks the first GPU the encoder supports, else
+  // the CPU; an explicit device the encoder cannot use is an mf::Error.
+  static Device choose_device(std::string_view spec);
+
+  const MambaConfig& config() const { return model_->config; }
+  const MambaModel& model() const { return *model_; }
+  Device device() const { return device_; }
+
+  EncoderState new_state() const;  // a fresh stream (zero state)
+
+  // Runs tokens[0, n) of one stream from `state`, updating it, and writes the final-norm
+  // hidden states to out[n * d_model] (host memory, row-major). Token ids must be in
+  // [0, vocab_size): an id outside is an mf::Error naming its stream position.
+  void forward(const int32_t* tokens, int64_t n, EncoderState& state, float* out);
+
+  // Longest piece run at once; longer chunks run in pieces (bounded scratch memory).
+  static constexpr int64_t kMaxPiece = 1024;
+
+ private:
+  void forward_piece(const int32_t* tokens, int64_t n, EncoderState& state, float* out);
+  void reserve(int64_t n);
+
+  std::shared_ptr<const MambaModel> model_;
+  Device device_;
+  int64_t capacity_ = 0;
+  std::vector<float> hidden_, residual_, normed_, xz_, u_, dbc_, dt_, y_;
+};
+
+}  // namespace mf
