@@ -14,7 +14,7 @@ namespace mf::cli {
 int cmd_bench(const Args& args) {
   std::string shape = "all", device = "cpu";
   int64_t tokens = 0, chunk = 1024;
-  int threads = 0;
+  int threads = 0, rounds = 3;
   po::options_description opts(
       "mambaflow bench: encoder throughput (random weights) against the same GEMMs alone,\n"
       "measured in the same run.\n\nusage: mambaflow bench [--shape 130m|dna|all] [--tokens N] [--chunk N]\n\noptions");
@@ -22,6 +22,7 @@ int cmd_bench(const Args& args) {
       "shape", po::value(&shape)->default_value("all"), "130m, dna or all")(
       "tokens", po::value(&tokens)->default_value(0), "tokens per measurement (0: 8192 for 130m, 65536 for dna)")(
       "chunk", po::value(&chunk)->default_value(1024), "tokens per chunk")(
+      "rounds", po::value(&rounds)->default_value(3), "interleaved rounds; the best of each side is kept")(
       "device", po::value(&device)->default_value("cpu"), "cpu (the CUDA encoder is not implemented yet)")(
       "threads", po::value(&threads)->default_value(0), "CPU threads (0: all cores)");
   po::variables_map vm;
@@ -30,6 +31,7 @@ int cmd_bench(const Args& args) {
   po::notify(vm);
   if (device != "cpu") throw po::error("bench runs on --device cpu only in this version");
   if (chunk < 1) throw po::error("--chunk must be >= 1");
+  if (rounds < 1) throw po::error("--rounds must be >= 1");
   if (shape != "all" && shape != "130m" && shape != "dna") throw po::error("--shape must be 130m, dna or all");
   set_threads(threads);
 
@@ -38,7 +40,7 @@ int cmd_bench(const Args& args) {
   for (const std::string s : {"130m", "dna"}) {
     if (shape != "all" && shape != s) continue;
     const int64_t n = tokens > 0 ? tokens : (s == "130m" ? 8192 : 65536);
-    auto r = bench::run_encoder_bench(s, n, chunk);
+    auto r = bench::run_encoder_bench(s, n, chunk, rounds);
     std::printf("%-6s %10lld %7lld %14.0f %14.0f %7.1f%%\n", s.c_str(), (long long)r.tokens,
                 (long long)r.chunk, r.encoder_tokens_per_s, r.gemm_tokens_per_s,
                 100.0 * r.encoder_tokens_per_s / r.gemm_tokens_per_s);

@@ -10,7 +10,6 @@
 #include <new>
 
 #include "apps/cli.h"
-#include "kernels/gemm.h"
 #include "ops/error.h"
 
 namespace mf::cli {
@@ -48,7 +47,6 @@ void set_threads(int n) {
   if (n == 0) return;
   g_threads = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
                                                     size_t(n));
-  kernels::gemm_cpu_set_threads(n);
 }
 
 }  // namespace mf::cli

@@ -8,7 +8,6 @@
 #include <string>
 
 #include "io/model_loader.h"
-#include "kernels/gemm.h"
 #include "ops/encoder.h"
 #include "ops/error.h"
 
@@ -59,7 +58,6 @@ mf_context* mf_context_load(const char* model_dir, mf_context_params params, cha
     if (params.n_threads > 0) {
       ctx->threads = std::make_unique<tbb::global_control>(
           tbb::global_control::max_allowed_parallelism, size_t(params.n_threads));
-      mf::kernels::gemm_cpu_set_threads(params.n_threads);
     }
     ctx->device = mf::Encoder::choose_device(params.device ? params.device : "auto");
     ctx->device_name = ctx->device.str();

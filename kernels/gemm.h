@@ -13,8 +13,7 @@ struct GemmParams {
   int64_t m, n, k;
 };
 
+// Parallel over TBB's workers (the BLAS library itself runs single-threaded).
 void gemm_cpu(const GemmParams& p);
-// Sets the BLAS library's thread count (0: leave its default).
-void gemm_cpu_set_threads(int n);
 
 }  // namespace mf::kernels

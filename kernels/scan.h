@@ -3,7 +3,7 @@
 //   delta   = softplus(dt[t, d] + dt_bias[d])            (transformers' threshold: x > 20 -> x)
 //   h[d, n] = exp(delta * A[d, n]) * h[d, n] + (delta * B[t, n]) * u[t, d]
 //   y[t, d] = (sum_n h[d, n] * C[t, n] + D[d] * u[t, d]) * silu(z[t, d])
-// A is -exp(A_log). The state is read at the start and written back at the end; no per-step
+// A is -exp(A_log) (negative, which the kernels rely on). The state is read at the start and written back at the end; no per-step
 // state is stored. Chunked == whole bitwise on the CPU (each channel runs sequentially in t).
 #pragma once
 #include <cstdint>

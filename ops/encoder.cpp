@@ -1,6 +1,9 @@
 #include "ops/encoder.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 
 #include "kernels/conv1d.h"
 #include "kernels/embedding.h"
@@ -13,6 +16,41 @@ namespace mf {
 
 namespace {
 const float* opt(const Tensor& t) { return t.defined() ? t.data<float>() : nullptr; }
+
+bool profiling_enabled() {
+  static const bool on = [] {
+    const char* v = std::getenv("MAMBAFLOW_PROFILE");
+    return v && *v && *v != '0';
+  }();
+  return on;
+}
+}  // namespace
+
+// Per-op wall time, collected when MAMBAFLOW_PROFILE=1 and printed when the encoder ends.
+struct Encoder::Profile {
+  static constexpr const char* kNames[] = {"embedding", "rmsnorm", "in_proj", "conv1d", "x_proj",
+                                           "dt_proj", "scan", "out_proj"};
+  double seconds[8] = {};
+  int64_t tokens = 0;
+  ~Profile() {
+    double total = 0;
+    for (double s : seconds) total += s;
+    if (total <= 0) return;
+    std::fprintf(stderr, "mambaflow: encoder profile, %lld tokens, %.3f s:\n", (long long)tokens, total);
+    for (int i = 0; i < 8; ++i)
+      std::fprintf(stderr, "  %-10s %8.3f s  %5.1f%%\n", kNames[i], seconds[i], 100.0 * seconds[i] / total);
+  }
+};
+
+namespace {
+// Times one op into profile->seconds[slot] (no-op without a profile).
+template <class F>
+void timed(Encoder::Profile* profile, int slot, F&& f) {
+  if (!profile) return f();
+  auto t0 = std::chrono::steady_clock::now();
+  f();
+  profile->seconds[slot] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
 }  // namespace
 
 bool Encoder::supports(Device d) { return d.is_cpu(); }
@@ -26,6 +64,7 @@ Device Encoder::choose_device(std::string_view spec) {
 
 Encoder::Encoder(std::shared_ptr<const MambaModel> model, Device device)
     : model_(std::move(model)), device_(device) {
+  if (profiling_enabled()) profile_ = std::make_unique<Profile>();
   if (!model_) fail("Encoder: no model");
   if (!supports(device))
     fail("the CUDA encoder is not implemented yet in this version; run with --device cpu");
@@ -77,40 +116,64 @@ void Encoder::forward_piece(const int32_t* tokens, int64_t n, EncoderState& stat
   reserve(n);
   const int64_t D = c.d_model, DI = c.d_inner, N = c.d_state, R = c.dt_rank;
   const int64_t XW = R + 2 * N;  // x_proj output width
+  Profile* prof = profile_.get();
+  enum { kEmbed, kNorm, kInProj, kConv, kXProj, kDtProj, kScan, kOutProj };
 
-  kernels::embedding_cpu({tokens, n, model_->embedding.data<float>(), D, hidden_.data(), D});
-
+  timed(prof, kEmbed, [&] {
+    kernels::embedding_cpu({tokens, n, model_->embedding.data<float>(), D, hidden_.data(), D});
+  });
   for (int64_t l = 0; l < c.n_layer; ++l) {
     const MambaLayer& L = model_->layers[size_t(l)];
-    kernels::rmsnorm_cpu({hidden_.data(), D, residual_.data(), D, normed_.data(), D,
-                          L.norm.data<float>(), n, D, float(c.eps), l == 0});
-    kernels::gemm_cpu({normed_.data(), D, L.in_proj_w.data<float>(), D, xz_.data(), 2 * DI,
-                       opt(L.in_proj_b), n, 2 * DI, D});
-    kernels::conv1d_cpu({xz_.data(), 2 * DI, u_.data(), DI, state.conv[size_t(l)].data<float>(),
-                         L.conv_w.data<float>(), opt(L.conv_b), n, DI, int(c.d_conv), true});
-    kernels::gemm_cpu({u_.data(), DI, L.x_proj_w.data<float>(), DI, dbc_.data(), XW, nullptr, n,
-                       XW, DI});
-    kernels::gemm_cpu({dbc_.data(), XW, L.dt_proj_w.data<float>(), R, dt_.data(), DI, nullptr, n,
-                       DI, R});
-    kernels::ScanParams sp{};
-    sp.u = u_.data(); sp.u_stride = DI;
-    sp.dt = dt_.data(); sp.dt_stride = DI;
-    sp.dt_bias = L.dt_proj_b.data<float>();
-    sp.A = L.A.data<float>();
-    sp.B = dbc_.data() + R; sp.B_stride = XW;
-    sp.C = dbc_.data() + R + N; sp.C_stride = XW;
-    sp.D = L.D.data<float>();
-    sp.z = xz_.data() + DI; sp.z_stride = 2 * DI;
-    sp.y = y_.data(); sp.y_stride = DI;
-    sp.state = state.ssm[size_t(l)].data<float>();
-    sp.n = n; sp.d_inner = DI; sp.d_state = int(N);
-    kernels::scan_cpu(sp);
-    kernels::gemm_cpu({y_.data(), DI, L.out_proj_w.data<float>(), DI, hidden_.data(), D,
-                       opt(L.out_proj_b), n, D, DI});
+    timed(prof, kNorm, [&] {
+      kernels::rmsnorm_cpu({hidden_.data(), D, residual_.data(), D, normed_.data(), D,
+                            L.norm.data<float>(), n, D, float(c.eps), l == 0});
+    });
+    timed(prof, kInProj, [&] {
+      kernels::gemm_cpu({normed_.data(), D, L.in_proj_w.data<float>(), D, xz_.data(), 2 * DI,
+                         opt(L.in_proj_b), n, 2 * DI, D});
+    });
+    timed(prof, kConv, [&] {
+      kernels::conv1d_cpu({xz_.data(), 2 * DI, u_.data(), DI, state.conv[size_t(l)].data<float>(),
+                           L.conv_w.data<float>(), opt(L.conv_b), n, DI, int(c.d_conv), true});
+    });
+    timed(prof, kXProj, [&] {
+      kernels::gemm_cpu({u_.data(), DI, L.x_proj_w.data<float>(), DI, dbc_.data(), XW, nullptr, n,
+                         XW, DI});
+    });
+    timed(prof, kDtProj, [&] {
+      kernels::gemm_cpu({dbc_.data(), XW, L.dt_proj_w.data<float>(), R, dt_.data(), DI, nullptr, n,
+                         DI, R});
+    });
+    timed(prof, kScan, [&] {
+      kernels::ScanParams sp{};
+      sp.u = u_.data(); sp.u_stride = DI;
+      sp.dt = dt_.data(); sp.dt_stride = DI;
+      sp.dt_bias = L.dt_proj_b.data<float>();
+      sp.A = L.A.data<float>();
+      sp.B = dbc_.data() + R; sp.B_stride = XW;
+      sp.C = dbc_.data() + R + N; sp.C_stride = XW;
+      sp.D = L.D.data<float>();
+      sp.z = xz_.data() + DI; sp.z_stride = 2 * DI;
+      sp.y = y_.data(); sp.y_stride = DI;
+      sp.state = state.ssm[size_t(l)].data<float>();
+      sp.n = n; sp.d_inner = DI; sp.d_state = int(N);
+      kernels::scan_cpu(sp);
+    });
+    timed(prof, kOutProj, [&] {
+      kernels::gemm_cpu({y_.data(), DI, L.out_proj_w.data<float>(), DI, hidden_.data(), D,
+                         opt(L.out_proj_b), n, D, DI});
+    });
   }
-  kernels::rmsnorm_cpu({hidden_.data(), D, residual_.data(), D, out, D,
-                        model_->norm_f.data<float>(), n, D, float(c.eps), false});
+  timed(prof, kNorm, [&] {
+    kernels::rmsnorm_cpu({hidden_.data(), D, residual_.data(), D, out, D,
+                          model_->norm_f.data<float>(), n, D, float(c.eps), false});
+  });
+  if (prof) prof->tokens += n;
   state.position += n;
 }
+
+Encoder::Encoder(Encoder&&) noexcept = default;
+Encoder& Encoder::operator=(Encoder&&) noexcept = default;
+Encoder::~Encoder() = default;
 
 }  // namespace mf

@@ -49,6 +49,11 @@ class Encoder {
   // Longest piece run at once; longer chunks run in pieces (bounded scratch memory).
   static constexpr int64_t kMaxPiece = 1024;
 
+  Encoder(Encoder&&) noexcept;
+  Encoder& operator=(Encoder&&) noexcept;
+  ~Encoder();
+  struct Profile;  // per-op timings, when MAMBAFLOW_PROFILE=1 is set
+
  private:
   void forward_piece(const int32_t* tokens, int64_t n, EncoderState& state, float* out);
   void reserve(int64_t n);
@@ -57,6 +62,7 @@ class Encoder {
   Device device_;
   int64_t capacity_ = 0;
   std::vector<float> hidden_, residual_, normed_, xz_, u_, dbc_, dt_, y_;
+  std::unique_ptr<Profile> profile_;
 };
 
 }  // namespace mf

@@ -1,6 +1,7 @@
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "kernels/conv1d.h"
 #include "kernels/cpu/vmath.h"
@@ -8,49 +9,48 @@
 namespace mf::kernels {
 
 namespace {
-constexpr int kLanes = 64;     // channels per task: contiguous in a row, so the c loop vectorizes
-constexpr int kMaxWidth = 16;  // checked by the caller (ops/)
+constexpr int kRows = 16;      // output rows per task
 }  // namespace
 
 void conv1d_cpu(const Conv1dParams& p) {
   const int K = p.width, T = K - 1;
-  const int64_t blocks = (p.channels + kLanes - 1) / kLanes;
-  tbb::parallel_for(int64_t(0), blocks, [&](int64_t b) {
-    const int64_t c0 = b * kLanes;
-    const int lanes = int(std::min<int64_t>(kLanes, p.channels - c0));
-    float w[kMaxWidth][kLanes], bias[kLanes], acc[kLanes];
-    for (int k = 0; k < K; ++k)
-      for (int c = 0; c < lanes; ++c) w[k][c] = p.weight[(c0 + c) * K + k];
-    for (int c = 0; c < lanes; ++c) bias[c] = p.bias ? p.bias[c0 + c] : 0.0f;
+  const int64_t C = p.channels;
+  if (p.n == 0) return;
+  // Weights transposed to [K][C] so the channel loop reads them contiguously.
+  std::vector<float> wt(size_t(K * C));
+  for (int64_t c = 0; c < C; ++c)
+    for (int k = 0; k < K; ++k) wt[size_t(k * C + c)] = p.weight[c * K + k];
+  // The tail transposed to rows [T][C]: input row (pos < 0) is tail row T + pos.
+  std::vector<float> tail_rows(size_t(T * C));
+  for (int64_t c = 0; c < C; ++c)
+    for (int j = 0; j < T; ++j) tail_rows[size_t(j * C + c)] = p.tail[c * T + j];
 
-    for (int64_t t = 0; t < p.n; ++t) {
-      for (int c = 0; c < lanes; ++c) acc[c] = bias[c];
+  // Rows are independent given the input, so tasks split the chunk by time: each step reads
+  // whole contiguous rows.
+  tbb::parallel_for(tbb::blocked_range<int64_t>(0, p.n, kRows), [&](const auto& range) {
+    std::vector<float> acc(static_cast<size_t>(C));
+    for (int64_t t = range.begin(); t < range.end(); ++t) {
+      if (p.bias) std::copy(p.bias, p.bias + C, acc.begin());
+      else std::fill(acc.begin(), acc.end(), 0.0f);
       for (int k = 0; k < K; ++k) {
-        const int64_t pos = t - T + k;  // position in the chunk; negative: in the tail
-        if (pos >= 0) {
-          const float* xr = p.x + pos * p.x_stride + c0;
-          for (int c = 0; c < lanes; ++c) acc[c] += w[k][c] * xr[c];
-        } else {
-          const float* tr = p.tail + c0 * T + (T + pos);
-          for (int c = 0; c < lanes; ++c) acc[c] += w[k][c] * tr[int64_t(c) * T];
-        }
+        const int64_t pos = t - T + k;
+        const float* xr = pos >= 0 ? p.x + pos * p.x_stride : tail_rows.data() + (T + pos) * C;
+        const float* w = wt.data() + k * C;
+        for (int64_t c = 0; c < C; ++c) acc[size_t(c)] += w[c] * xr[c];
       }
-      float* yr = p.y + t * p.y_stride + c0;
+      float* yr = p.y + t * p.y_stride;
       if (p.silu)
-        for (int c = 0; c < lanes; ++c) yr[c] = cpu::vsilu(acc[c]);
+        for (int64_t c = 0; c < C; ++c) yr[c] = cpu::vsilu(acc[size_t(c)]);
       else
-        for (int c = 0; c < lanes; ++c) yr[c] = acc[c];
-    }
-    // New tail: the last T entries of tail ++ chunk. Entry j comes from concat index n + j >= j,
-    // so updating in increasing j never reads an entry already overwritten.
-    for (int c = 0; c < lanes; ++c) {
-      float* tr = p.tail + (c0 + c) * T;
-      for (int j = 0; j < T; ++j) {
-        const int64_t idx = p.n + j;
-        tr[j] = idx >= T ? p.x[(idx - T) * p.x_stride + c0 + c] : tr[idx];
-      }
+        std::copy(acc.begin(), acc.end(), yr);
     }
   });
+  // New tail: the last T inputs of tail ++ chunk (concat index n + j for entry j).
+  for (int64_t c = 0; c < C; ++c)
+    for (int j = 0; j < T; ++j) {
+      const int64_t idx = p.n + j;
+      p.tail[c * T + j] = idx >= T ? p.x[(idx - T) * p.x_stride + c] : tail_rows[size_t(idx * C + c)];
+    }
 }
 
 }  // namespace mf::kernels
