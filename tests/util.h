@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -15,7 +16,16 @@ namespace mft {
 
 namespace fs = std::filesystem;
 
-inline fs::path source_dir() { return fs::path(MAMBAFLOW_SOURCE_DIR); }
+// The source tree (test data) and the CLI binary: compiled-in paths, overridable with the
+// environment variables MAMBAFLOW_SOURCE_DIR and MAMBAFLOW_CLI (tests run on another machine).
+inline fs::path source_dir() {
+  const char* e = std::getenv("MAMBAFLOW_SOURCE_DIR");
+  return fs::path(e && *e ? e : MAMBAFLOW_SOURCE_DIR);
+}
+inline std::string cli_path() {
+  const char* e = std::getenv("MAMBAFLOW_CLI");
+  return e && *e ? e : MAMBAFLOW_CLI;
+}
 inline fs::path parity_dir() { return source_dir() / "tests" / "data" / "parity"; }
 inline fs::path tiny_model() { return source_dir() / "models" / "tiny-random-dna"; }
 
@@ -60,7 +70,7 @@ struct CliResult {
 // Runs the mambaflow binary with `args` (a shell-quoted string).
 inline CliResult run_cli(const std::string& args) {
   TempDir tmp;
-  const std::string cmd = std::string("'") + MAMBAFLOW_CLI + "' " + args + " > '" +
+  const std::string cmd = "'" + cli_path() + "' " + args + " > '" +
                           (tmp / "log").string() + "' 2>&1";
   int rc = std::system(cmd.c_str());
   CliResult r;
