@@ -42,6 +42,8 @@ build: deps $(BUILD)/CMakeCache.txt
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	@$(BUILD)/bin/mambaflow_gpu_tests >/dev/null 2>&1; \
+	  [ $$? -ne 77 ] || echo "mambaflow: no usable CUDA GPU here: the GPU tests were SKIPPED (scripts/gpu-check runs them on a GPU machine)"
 
 demo: build
 	@echo; echo "== mambaflow info (bundled tiny model: random weights, for plumbing only) =="
