@@ -6,30 +6,49 @@
 
 #include "apps/cli.h"
 #include "bench/encoder_bench.h"
+#include "bench/gpu_bench.h"
 
 namespace po = boost::program_options;
 
 namespace mf::cli {
 
 int cmd_bench(const Args& args) {
-  std::string shape = "all", device = "cpu";
+  std::string shape = "all", device = "cpu", dtype = "bf16";
+  int64_t long_tokens = 16 << 20;
+  std::string compare_dir;
   int64_t tokens = 0, chunk = 1024;
   int threads = 0, rounds = 3;
   po::options_description opts(
       "mambaflow bench: encoder throughput (random weights) against the same GEMMs alone,\n"
-      "measured in the same run.\n\nusage: mambaflow bench [--shape 130m|dna|all] [--tokens N] [--chunk N]\n\noptions");
+      "measured in the same run. With --device cuda: GPU throughput (1 and 8 streams), the\n"
+      "encoder's time against its GEMMs', the scan against a device copy, memory over a long\n"
+      "stream and small-chunk latency.\n\n"
+      "usage: mambaflow bench [--device cpu|cuda[:N]] [--shape 130m|dna|all] [--tokens N] [--chunk N]\n\noptions");
   opts.add_options()("help,h", "show this help")(
       "shape", po::value(&shape)->default_value("all"), "130m, dna or all")(
       "tokens", po::value(&tokens)->default_value(0), "tokens per measurement (0: 8192 for 130m, 65536 for dna)")(
       "chunk", po::value(&chunk)->default_value(1024), "tokens per chunk")(
       "rounds", po::value(&rounds)->default_value(3), "interleaved rounds; the best of each side is kept")(
-      "device", po::value(&device)->default_value("cpu"), "cpu (the CUDA encoder is not implemented yet)")(
+      "device", po::value(&device)->default_value("cpu"), "cpu, cuda or cuda:N")(
+      "dtype", po::value(&dtype)->default_value("bf16"), "GPU compute type: bf16, f16 or f32")(
+      "long-tokens", po::value(&long_tokens)->default_value(16 << 20), "GPU: stream length of the memory check (0: skip)")(
+      "compare", po::value(&compare_dir), "GPU: model dir with reference.safetensors from bench/transformers_compare.py")(
       "threads", po::value(&threads)->default_value(0), "CPU threads (0: all cores)");
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(opts).run(), vm);
   if (vm.count("help")) { std::cout << opts << "\n"; return 0; }
   po::notify(vm);
-  if (device != "cpu") throw po::error("bench runs on --device cpu only in this version");
+  if (device != "cpu") {
+    bench::GpuBenchOptions g;
+    g.device = device;
+    g.dtype = dtype;
+    if (tokens > 0) g.tokens = tokens;
+    if (vm["chunk"].defaulted()) g.chunk = 65536; else g.chunk = chunk;
+    g.long_tokens = long_tokens;
+    if (!compare_dir.empty()) bench::run_gpu_compare(compare_dir, g);
+    else bench::run_gpu_bench(g);
+    return 0;
+  }
   if (chunk < 1) throw po::error("--chunk must be >= 1");
   if (rounds < 1) throw po::error("--rounds must be >= 1");
   if (shape != "all" && shape != "130m" && shape != "dna") throw po::error("--shape must be 130m, dna or all");

@@ -58,7 +58,7 @@ class Progress {
 }  // namespace
 
 int cmd_embed(const Args& args) {
-  std::string model_dir, out, input, device = "auto";
+  std::string model_dir, out, input, device = "auto", dtype_name_arg = "f32";
   int64_t chunk = 65536;
   int threads = 0;
   po::options_description opts(
@@ -75,6 +75,7 @@ int cmd_embed(const Args& args) {
       "model,m", po::value(&model_dir)->required(), "model directory")(
       "output,o", po::value(&out)->required(), "output .npy file, or a directory")(
       "device", po::value(&device)->default_value("auto"), "auto, cpu, cuda or cuda:N")(
+      "dtype", po::value(&dtype_name_arg)->default_value("f32"), "compute type: f32, or bf16/f16 on a GPU")(
       "chunk", po::value(&chunk)->default_value(65536), "tokens per chunk (state carries across chunks)")(
       "threads", po::value(&threads)->default_value(0), "CPU threads (0: all cores)");
   po::options_description positional;
@@ -96,9 +97,14 @@ int cmd_embed(const Args& args) {
   if (model->config.vocab_size < dna::kVocab)
     fail(model_dir, ": vocab_size ", model->config.vocab_size, " is smaller than the DNA vocabulary (",
          dna::kVocab, " tokens)");
-  Encoder enc(model, dev);
-  std::fprintf(stderr, "mambaflow: embed on %s%s\n", dev.str().c_str(),
-               dev.is_cpu() ? "" : (" (" + device_description(dev) + ")").c_str());
+  DType dtype = DType::F32;
+  if (dtype_name_arg == "bf16") dtype = DType::BF16;
+  else if (dtype_name_arg == "f16") dtype = DType::F16;
+  else if (dtype_name_arg != "f32") throw po::error("--dtype must be f32, bf16 or f16");
+  if (dev.is_cpu() && dtype != DType::F32) throw po::error("--dtype " + dtype_name_arg + " needs a GPU (--device cuda)");
+  Encoder enc(model, dev, dtype);
+  const std::string where = dev.is_cpu() ? std::string("cpu") : dev.str() + " (" + device_description(dev) + ")";
+  std::fprintf(stderr, "mambaflow: embed on %s, %s\n", where.c_str(), dtype_name_arg.c_str());
 
   const bool single = out.size() > 4 && out.compare(out.size() - 4, 4, ".npy") == 0;
   if (!single) {

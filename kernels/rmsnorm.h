@@ -4,18 +4,23 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/cast.h"
+
 namespace mf::kernels {
 
 struct RmsNormParams {
-  const float* x; int64_t x_stride;       // [rows, cols]
+  const void* x; int64_t x_stride;        // [rows, cols] of x_type
   float* residual; int64_t res_stride;    // [rows, cols], read (unless init_residual) and written
-  float* y; int64_t y_stride;             // [rows, cols]
+  void* y; int64_t y_stride;              // [rows, cols] of y_type
   const float* weight;                    // [cols]
   int64_t rows, cols;
   float eps;
   bool init_residual;
+  CastType x_type = CastType::F32;  // element type of x and y (residual and weight: f32)
+  CastType y_type = CastType::F32;
 };
 
-void rmsnorm_cpu(const RmsNormParams& p);
+void rmsnorm_cpu(const RmsNormParams& p);  // f32 only
+void launch_rmsnorm(const RmsNormParams& p, void* stream);
 
 }  // namespace mf::kernels

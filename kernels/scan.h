@@ -8,23 +8,39 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/cast.h"
+
 namespace mf::kernels {
 
+// Activations (u, dt, B, C, z, y) are f32 on the CPU and act_type on the GPU.
 struct ScanParams {
-  const float* u; int64_t u_stride;    // [n, d_inner]
-  const float* dt; int64_t dt_stride;  // [n, d_inner], before bias and softplus
+  const void* u; int64_t u_stride;     // [n, d_inner]
+  const void* dt; int64_t dt_stride;   // [n, d_inner], before bias and softplus
   const float* dt_bias;                // [d_inner] or nullptr
   const float* A;                      // [d_inner, d_state]
-  const float* B; int64_t B_stride;    // [n, d_state]
-  const float* C; int64_t C_stride;    // [n, d_state]
+  const void* B; int64_t B_stride;     // [n, d_state]
+  const void* C; int64_t C_stride;     // [n, d_state]
   const float* D;                      // [d_inner] or nullptr
-  const float* z; int64_t z_stride;    // [n, d_inner] or nullptr (no gate)
-  float* y; int64_t y_stride;          // [n, d_inner]
+  const void* z; int64_t z_stride;     // [n, d_inner] or nullptr (no gate)
+  void* y; int64_t y_stride;           // [n, d_inner]
   float* state;                        // [d_inner, d_state]
   int64_t n, d_inner;
   int d_state;
+
+  // GPU layout (see Conv1dParams): u, dt, z, y channel-major with time contiguous (element
+  // (t, d) at d * cstride + t); B and C token-major as on the CPU (element (t, k) at
+  // t * B_stride + k); act_type for u, dt, z, y, B, C; a batch of sequences packed in time,
+  // sequence s owning state slot seq_slot[s] (state + seq_slot[s] * slot_stride).
+  int64_t u_cstride = 0, dt_cstride = 0, z_cstride = 0, y_cstride = 0;
+  CastType act_type = CastType::F32;
+  int64_t n_seqs = 1;
+  const int64_t* seq_start = nullptr;
+  const int32_t* seq_slot = nullptr;
+  int64_t slot_stride = 0;
+  int64_t max_seq_len = 0;  // longest sequence in the batch (host value, for the grid)
 };
 
 void scan_cpu(const ScanParams& p);
+void launch_scan(const ScanParams& p, void* stream);
 
 }  // namespace mf::kernels

@@ -63,6 +63,16 @@ void memset_device(void* p, int value, size_t bytes, void* stream) {
   if (!stream) MF_CUDA_CHECK(cudaStreamSynchronize(nullptr));
 }
 
+void* malloc_host_pinned(size_t bytes) {
+  void* p = nullptr;
+  if (bytes) MF_CUDA_CHECK(cudaMallocHost(&p, bytes));
+  return p;
+}
+
+void free_host_pinned(void* p) noexcept {
+  if (p) cudaFreeHost(p);
+}
+
 void* stream_create(int dev) {
   MF_CUDA_CHECK(cudaSetDevice(dev));
   cudaStream_t s;
@@ -75,6 +85,36 @@ void stream_destroy(void* s) noexcept {
 }
 
 void stream_synchronize(void* s) { MF_CUDA_CHECK(cudaStreamSynchronize(static_cast<cudaStream_t>(s))); }
+
+double copy_bandwidth(size_t bytes, int dev) {
+  MF_CUDA_CHECK(cudaSetDevice(dev));
+  void *a = nullptr, *b = nullptr;
+  MF_CUDA_CHECK(cudaMalloc(&a, bytes));
+  MF_CUDA_CHECK(cudaMalloc(&b, bytes));
+  cudaEvent_t e0, e1;
+  cudaEventCreate(&e0);
+  cudaEventCreate(&e1);
+  MF_CUDA_CHECK(cudaMemcpy(b, a, bytes, cudaMemcpyDeviceToDevice));  // warm-up
+  cudaEventRecord(e0);
+  const int reps = 10;
+  for (int i = 0; i < reps; ++i) cudaMemcpyAsync(b, a, bytes, cudaMemcpyDeviceToDevice);
+  cudaEventRecord(e1);
+  MF_CUDA_CHECK(cudaEventSynchronize(e1));
+  float ms = 0;
+  cudaEventElapsedTime(&ms, e0, e1);
+  cudaEventDestroy(e0);
+  cudaEventDestroy(e1);
+  cudaFree(a);
+  cudaFree(b);
+  return 2.0 * double(bytes) * reps / (ms * 1e-3);
+}
+
+size_t memory_in_use(int dev) {
+  MF_CUDA_CHECK(cudaSetDevice(dev));
+  size_t free = 0, total = 0;
+  MF_CUDA_CHECK(cudaMemGetInfo(&free, &total));
+  return total - free;
+}
 
 void check_launch(const char* what, const char* file, int line) {
   cudaError_t err = cudaGetLastError();

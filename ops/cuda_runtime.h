@@ -16,9 +16,16 @@ void free_device(void* p, int dev) noexcept;
 enum class CopyKind { HostToDevice, DeviceToHost, DeviceToDevice };
 void memcpy(void* dst, const void* src, size_t bytes, CopyKind kind, void* stream = nullptr);
 void memset_device(void* p, int value, size_t bytes, void* stream = nullptr);
+void* malloc_host_pinned(size_t bytes);     // page-locked host memory (async copies)
+void free_host_pinned(void* p) noexcept;
 void* stream_create(int dev);
 void stream_destroy(void* s) noexcept;
 void stream_synchronize(void* s);
+// Bandwidth of a device-to-device copy of `bytes` on GPU dev, in bytes/s counting bytes
+// read and written (the yardstick for memory-bound kernels).
+double copy_bandwidth(size_t bytes, int dev);
+// Device memory in use on GPU dev (total - free), bytes.
+size_t memory_in_use(int dev);
 // Checks the last kernel launch (and synchronizes when MAMBAFLOW_CUDA_SYNC=1).
 void check_launch(const char* what, const char* file, int line);
 

@@ -14,9 +14,13 @@ void* malloc_device(size_t, int) { no_cuda(); }
 void free_device(void*, int) noexcept {}
 void memcpy(void*, const void*, size_t, CopyKind, void*) { no_cuda(); }
 void memset_device(void*, int, size_t, void*) { no_cuda(); }
+void* malloc_host_pinned(size_t) { no_cuda(); }
+void free_host_pinned(void*) noexcept {}
 void* stream_create(int) { no_cuda(); }
 void stream_destroy(void*) noexcept {}
 void stream_synchronize(void*) { no_cuda(); }
+double copy_bandwidth(size_t, int) { no_cuda(); }
+size_t memory_in_use(int) { no_cuda(); }
 void check_launch(const char*, const char*, int) { no_cuda(); }
 
 }  // namespace mf::cuda

@@ -11,6 +11,7 @@
 #include "kernels/rmsnorm.h"
 #include "kernels/scan.h"
 #include "ops/error.h"
+#include "ops/cuda_encoder.h"
 
 namespace mf {
 
@@ -53,27 +54,46 @@ void timed(Encoder::Profile* profile, int slot, F&& f) {
 }
 }  // namespace
 
-bool Encoder::supports(Device d) { return d.is_cpu(); }
+bool Encoder::supports(Device d) {
+#ifdef MAMBAFLOW_WITH_CUDA
+  return true;
+#else
+  return d.is_cpu();
+#endif
+}
 
 Device Encoder::choose_device(std::string_view spec) {
   Device d = parse_device(spec);
   if (supports(d)) return d;
   if (spec == "auto") return Device::cpu();
-  fail("device '", spec, "': the CUDA encoder is not implemented yet in this version; use --device cpu");
+  fail("device '", spec, "': this mambaflow was built without CUDA; use --device cpu");
 }
 
-Encoder::Encoder(std::shared_ptr<const MambaModel> model, Device device)
-    : model_(std::move(model)), device_(device) {
+Encoder::Encoder(std::shared_ptr<const MambaModel> model, Device device, DType dtype)
+    : model_(std::move(model)), device_(device), dtype_(dtype) {
   if (profiling_enabled()) profile_ = std::make_unique<Profile>();
   if (!model_) fail("Encoder: no model");
-  if (!supports(device))
-    fail("the CUDA encoder is not implemented yet in this version; run with --device cpu");
+  if (!supports(device)) fail("this mambaflow was built without CUDA; run with --device cpu");
   model_->config.validate("model");
+  if (device.is_cpu() && dtype != DType::F32) fail("the CPU encoder computes in f32 only");
+  if (device.is_cuda()) {
+    CudaEncoderOptions o;
+    o.dtype = dtype;
+    cuda_ = std::make_unique<CudaEncoder>(model_, device, o);
+  }
 }
 
 EncoderState Encoder::new_state() const {
   const auto& c = config();
   EncoderState s;
+  if (cuda_) {
+    std::weak_ptr<StateBank> bank = cuda_->shared_states();
+    s.slot = cuda_->states().open();
+    s.lease = std::shared_ptr<void>(nullptr, [bank, slot = s.slot](void*) {
+      if (auto b = bank.lock()) b->close(slot);
+    });
+    return s;
+  }
   for (int64_t l = 0; l < c.n_layer; ++l) {
     s.conv.push_back(Tensor::zeros({c.d_inner, c.d_conv - 1}, DType::F32, device_));
     s.ssm.push_back(Tensor::zeros({c.d_inner, c.d_state}, DType::F32, device_));
@@ -98,6 +118,12 @@ void Encoder::reserve(int64_t n) {
 
 void Encoder::forward(const int32_t* tokens, int64_t n, EncoderState& state, float* out) {
   const auto& c = config();
+  if (cuda_) {
+    if (state.slot < 0) fail("Encoder::forward: the state was not made by this GPU encoder");
+    if (n > 0) cuda_->forward({ChunkRef{state.slot, tokens, n, out}});
+    state.position += n;
+    return;
+  }
   if (int64_t(state.ssm.size()) != c.n_layer || int64_t(state.conv.size()) != c.n_layer)
     fail("Encoder::forward: the state was made for another model");
   for (int64_t i = 0; i < n; ++i)
@@ -170,6 +196,36 @@ void Encoder::forward_piece(const int32_t* tokens, int64_t n, EncoderState& stat
   });
   if (prof) prof->tokens += n;
   state.position += n;
+}
+
+EncoderState Encoder::save(const EncoderState& state) const {
+  EncoderState out;
+  if (cuda_) out = cuda_->states().to_host(state.slot);
+  else
+    for (size_t l = 0; l < state.conv.size(); ++l) {
+      out.conv.push_back(state.conv[l].to(Device::cpu()));
+      out.ssm.push_back(state.ssm[l].to(Device::cpu()));
+    }
+  out.position = state.position;
+  return out;
+}
+
+void Encoder::restore(EncoderState& state, const EncoderState& saved) const {
+  if (cuda_) {
+    cuda_->states().from_host(state.slot, saved);
+    state.position = saved.position;
+    return;
+  }
+  const auto& c = config();
+  if (int64_t(saved.conv.size()) != c.n_layer || int64_t(saved.ssm.size()) != c.n_layer)
+    fail("state restore: the state has ", saved.ssm.size(), " layers, the model ", c.n_layer);
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    if (saved.conv[size_t(l)].numel() != c.d_inner * (c.d_conv - 1) || saved.ssm[size_t(l)].numel() != c.d_inner * c.d_state)
+      fail("state restore: layer ", l, " has the wrong shape for this model");
+    state.conv[size_t(l)] = saved.conv[size_t(l)].clone();
+    state.ssm[size_t(l)] = saved.ssm[size_t(l)].clone();
+  }
+  state.position = saved.position;
 }
 
 Encoder::Encoder(Encoder&&) noexcept = default;

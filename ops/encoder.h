@@ -19,15 +19,23 @@
 
 namespace mf {
 
+// A stream's state. On the CPU it holds the tensors; on a GPU it names a slot of the
+// encoder's StateBank (released when the last copy of the EncoderState goes away), and
+// Encoder::save / restore move it to and from host tensors.
 struct EncoderState {
   std::vector<Tensor> conv;  // per layer [d_inner, d_conv - 1]: the last inputs of the conv
   std::vector<Tensor> ssm;   // per layer [d_inner, d_state]
   int64_t position = 0;      // tokens consumed so far
+  int32_t slot = -1;         // GPU: StateBank slot
+  std::shared_ptr<void> lease;  // GPU: closes the slot
 };
+
+class CudaEncoder;
 
 class Encoder {
  public:
-  Encoder(std::shared_ptr<const MambaModel> model, Device device);
+  // dtype: compute type of weights and activations (CPU: F32 only; CUDA: F32, BF16, F16).
+  Encoder(std::shared_ptr<const MambaModel> model, Device device, DType dtype = DType::F32);
 
   // Whether this build can run the encoder on `d`.
   static bool supports(Device d);
@@ -40,6 +48,11 @@ class Encoder {
   Device device() const { return device_; }
 
   EncoderState new_state() const;  // a fresh stream (zero state)
+  // The state as host tensors (the CPU layout, whatever the device) and back: a stream can be
+  // saved, moved between devices and resumed exactly.
+  EncoderState save(const EncoderState& state) const;
+  void restore(EncoderState& state, const EncoderState& saved) const;
+  DType dtype() const { return dtype_; }
 
   // Runs tokens[0, n) of one stream from `state`, updating it, and writes the final-norm
   // hidden states to out[n * d_model] (host memory, row-major). Token ids must be in
@@ -60,6 +73,8 @@ class Encoder {
 
   std::shared_ptr<const MambaModel> model_;
   Device device_;
+  DType dtype_;
+  std::unique_ptr<CudaEncoder> cuda_;
   int64_t capacity_ = 0;
   std::vector<float> hidden_, residual_, normed_, xz_, u_, dbc_, dt_, y_;
   std::unique_ptr<Profile> profile_;

@@ -138,18 +138,19 @@ namespace {
 // Double-precision selective scan, as transformers' MambaMixer writes it.
 void scan_reference(const ScanParams& p, std::vector<double>& state, std::vector<double>& y) {
   const int N = p.d_state;
+  auto at = [](const void* base, int64_t i) { return double(static_cast<const float*>(base)[i]); };
   for (int64_t t = 0; t < p.n; ++t)
     for (int64_t d = 0; d < p.d_inner; ++d) {
-      double x = double(p.dt[t * p.dt_stride + d]) + (p.dt_bias ? p.dt_bias[d] : 0.0);
+      double x = at(p.dt, t * p.dt_stride + d) + (p.dt_bias ? p.dt_bias[d] : 0.0);
       double delta = x > 20 ? x : std::log1p(std::exp(x));
-      double u = p.u[t * p.u_stride + d], acc = 0;
+      double u = at(p.u, t * p.u_stride + d), acc = 0;
       for (int n = 0; n < N; ++n) {
         double& h = state[size_t(d * N + n)];
-        h = std::exp(delta * p.A[d * N + n]) * h + delta * p.B[t * p.B_stride + n] * u;
-        acc += h * p.C[t * p.C_stride + n];
+        h = std::exp(delta * p.A[d * N + n]) * h + delta * at(p.B, t * p.B_stride + n) * u;
+        acc += h * at(p.C, t * p.C_stride + n);
       }
       double out = acc + (p.D ? p.D[d] * u : 0.0);
-      if (p.z) { double z = p.z[t * p.z_stride + d]; out *= z / (1.0 + std::exp(-z)); }
+      if (p.z) { double z = at(p.z, t * p.z_stride + d); out *= z / (1.0 + std::exp(-z)); }
       y[size_t(t * p.d_inner + d)] = out;
     }
 }

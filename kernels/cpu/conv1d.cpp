@@ -15,6 +15,8 @@ constexpr int kRows = 16;      // output rows per task
 void conv1d_cpu(const Conv1dParams& p) {
   const int K = p.width, T = K - 1;
   const int64_t C = p.channels;
+  const float* x = static_cast<const float*>(p.x);
+  float* y = static_cast<float*>(p.y);
   if (p.n == 0) return;
   // Weights transposed to [K][C] so the channel loop reads them contiguously.
   std::vector<float> wt(size_t(K * C));
@@ -34,11 +36,11 @@ void conv1d_cpu(const Conv1dParams& p) {
       else std::fill(acc.begin(), acc.end(), 0.0f);
       for (int k = 0; k < K; ++k) {
         const int64_t pos = t - T + k;
-        const float* xr = pos >= 0 ? p.x + pos * p.x_stride : tail_rows.data() + (T + pos) * C;
+        const float* xr = pos >= 0 ? x + pos * p.x_stride : tail_rows.data() + (T + pos) * C;
         const float* w = wt.data() + k * C;
         for (int64_t c = 0; c < C; ++c) acc[size_t(c)] += w[c] * xr[c];
       }
-      float* yr = p.y + t * p.y_stride;
+      float* yr = y + t * p.y_stride;
       if (p.silu)
         for (int64_t c = 0; c < C; ++c) yr[c] = cpu::vsilu(acc[size_t(c)]);
       else
@@ -49,7 +51,7 @@ void conv1d_cpu(const Conv1dParams& p) {
   for (int64_t c = 0; c < C; ++c)
     for (int j = 0; j < T; ++j) {
       const int64_t idx = p.n + j;
-      p.tail[c * T + j] = idx >= T ? p.x[(idx - T) * p.x_stride + c] : tail_rows[size_t(idx * C + c)];
+      p.tail[c * T + j] = idx >= T ? x[(idx - T) * p.x_stride + c] : tail_rows[size_t(idx * C + c)];
     }
 }
 

@@ -37,6 +37,10 @@ inline void store_lanes(float* dst, vf v, int lanes) {
 template <int NT>
 void scan_blocks(const ScanParams& p, int64_t b0, int64_t b1) {
   const int N = NT > 0 ? NT : p.d_state;
+  const float* pu = static_cast<const float*>(p.u);
+  const float* pdt = static_cast<const float*>(p.dt);
+  const float* pz = static_cast<const float*>(p.z);
+  float* py = static_cast<float*>(p.y);
   const int64_t nb = b1 - b0;
   std::vector<vf> h(size_t(nb * N)), At(size_t(nb * N)), dtb(static_cast<size_t>(nb)), Dv(static_cast<size_t>(nb));
   for (int64_t b = 0; b < nb; ++b) {
@@ -56,13 +60,13 @@ void scan_blocks(const ScanParams& p, int64_t b0, int64_t b1) {
   }
 
   for (int64_t t = 0; t < p.n; ++t) {
-    const float* Bt = p.B + t * p.B_stride;
-    const float* Ct = p.C + t * p.C_stride;
+    const float* Bt = static_cast<const float*>(p.B) + t * p.B_stride;
+    const float* Ct = static_cast<const float*>(p.C) + t * p.C_stride;
     for (int64_t b = 0; b < nb; ++b) {
       const int64_t c0 = (b0 + b) * kLanes;
       const int lanes = int(std::min<int64_t>(kLanes, p.d_inner - c0));
-      const vf u = load_lanes(p.u + t * p.u_stride + c0, lanes, 0.0f);
-      const vf dl = cpu::vsoftplus(load_lanes(p.dt + t * p.dt_stride + c0, lanes, 0.0f) + dtb[size_t(b)]);
+      const vf u = load_lanes(pu + t * p.u_stride + c0, lanes, 0.0f);
+      const vf dl = cpu::vsoftplus(load_lanes(pdt + t * p.dt_stride + c0, lanes, 0.0f) + dtb[size_t(b)]);
       vf* hb = h.data() + b * N;
       const vf* Ab = At.data() + b * N;
       vf y{};
@@ -72,8 +76,8 @@ void scan_blocks(const ScanParams& p, int64_t b0, int64_t b1) {
         y += hb[n] * Ct[n];
       }
       y += Dv[size_t(b)] * u;
-      if (p.z) y *= cpu::vsilu(load_lanes(p.z + t * p.z_stride + c0, lanes, 0.0f));
-      store_lanes(p.y + t * p.y_stride + c0, y, lanes);
+      if (pz) y *= cpu::vsilu(load_lanes(pz + t * p.z_stride + c0, lanes, 0.0f));
+      store_lanes(py + t * p.y_stride + c0, y, lanes);
     }
   }
   for (int64_t b = 0; b < nb; ++b) {
