@@ -16,6 +16,7 @@ int cmd_bench(const Args& args) {
   std::string shape = "all", device = "cpu", dtype = "bf16";
   int64_t long_tokens = 16 << 20;
   std::string compare_dir;
+  int64_t stream_tokens = 0;
   int64_t tokens = 0, chunk = 1024;
   int threads = 0, rounds = 3;
   po::options_description opts(
@@ -33,6 +34,7 @@ int cmd_bench(const Args& args) {
       "dtype", po::value(&dtype)->default_value("bf16"), "GPU compute type: bf16, f16 or f32")(
       "long-tokens", po::value(&long_tokens)->default_value(16 << 20), "GPU: stream length of the memory check (0: skip)")(
       "compare", po::value(&compare_dir), "GPU: model dir with reference.safetensors from bench/transformers_compare.py")(
+      "long-stream", po::value(&stream_tokens)->default_value(0), "GPU: run one stream of N tokens through a tiny model and check its state (N > 2^31 checks 64-bit positions)")(
       "threads", po::value(&threads)->default_value(0), "CPU threads (0: all cores)");
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(opts).run(), vm);
@@ -46,6 +48,7 @@ int cmd_bench(const Args& args) {
     if (vm["chunk"].defaulted()) g.chunk = 65536; else g.chunk = chunk;
     g.long_tokens = long_tokens;
     if (!compare_dir.empty()) bench::run_gpu_compare(compare_dir, g);
+    else if (stream_tokens > 0) return bench::run_gpu_long_stream(g, stream_tokens) ? 0 : 1;
     else bench::run_gpu_bench(g);
     return 0;
   }

@@ -16,6 +16,12 @@ struct GpuBenchOptions {
   int latency_chunks = 500;       // 320-token chunks timed for the latency figure
 };
 
+// One stream of `tokens` tokens (more than 2^31 to check 64-bit positions) through a tiny
+// model on the GPU, in chunks of 2^20, with a periodic input: once the state has converged
+// to the input's period, the outputs at the same phase must agree (the first chunk against
+// the last). Prints the result; returns false if they disagree.
+bool run_gpu_long_stream(const GpuBenchOptions& o, int64_t tokens);
+
 // Prints a report to stdout.
 void run_gpu_bench(const GpuBenchOptions& o);
 

@@ -28,10 +28,11 @@ struct ScanParams {
   int d_state;
 
   // GPU layout (see Conv1dParams): u, dt, z, y channel-major with time contiguous (element
-  // (t, d) at d * cstride + t); B and C token-major as on the CPU (element (t, k) at
-  // t * B_stride + k); act_type for u, dt, z, y, B, C; a batch of sequences packed in time,
-  // sequence s owning state slot seq_slot[s] (state + seq_slot[s] * slot_stride).
-  int64_t u_cstride = 0, dt_cstride = 0, z_cstride = 0, y_cstride = 0;
+  // (t, d) at d * cstride + t); B and C as [d_state, n] (element (t, k) at k * bc_cstride + t);
+  // act_type for u, dt, z, y, B, C; a batch of sequences packed in time, sequence s owning
+  // state slot seq_slot[s] (state + seq_slot[s] * slot_stride). Rows and sequence starts
+  // 16-byte aligned (multiples of 8 elements) let the kernel use vector loads.
+  int64_t u_cstride = 0, dt_cstride = 0, z_cstride = 0, y_cstride = 0, bc_cstride = 0;
   CastType act_type = CastType::F32;
   int64_t n_seqs = 1;
   const int64_t* seq_start = nullptr;

@@ -157,7 +157,7 @@ CudaEncoder::CudaEncoder(std::shared_ptr<const MambaModel> model, Device device,
   m.normed = Tensor::empty({T, c.d_model}, o.dtype, device);
   m.xz = Tensor::empty({2 * c.d_inner, T}, o.dtype, device);
   m.u = Tensor::empty({c.d_inner, T}, o.dtype, device);
-  m.dbc = Tensor::empty({T, XW}, o.dtype, device);
+  m.dbc = Tensor::empty({XW, T}, o.dtype, device);
   m.dt = Tensor::empty({c.d_inner, T}, o.dtype, device);
   m.y = Tensor::empty({c.d_inner, T}, o.dtype, device);
   m.out = Tensor::empty({T, c.d_model}, DType::F32, device);
@@ -257,20 +257,18 @@ void CudaEncoder::forward(const std::vector<ChunkRef>& chunks) {
       cp.slot_stride = bank_->conv_stride();
       kernels::launch_conv1d(cp, st);
       m.mark(Impl::kConv);
-      // dbc[total, XW] (token-major: a step's B and C are contiguous) = u^T . W_x^T;
-      // dt[DI, ld] = W_dt . dbc[:, 0:R]^T
-      gemm(true, true, XW, total, DI, L.x_w.raw(), DI, m.u.raw(), ld, m.dbc.raw(), XW);
-      gemm(true, false, total, DI, R, m.dbc.raw(), XW, L.dt_w.raw(), R, m.dt.raw(), ld);
+      // dbc[XW, ld] = W_x . u ; dt[DI, ld] = W_dt . dbc[0:R]
+      gemm(false, false, total, XW, DI, m.u.raw(), ld, L.x_w.raw(), DI, m.dbc.raw(), ld);
+      gemm(false, false, total, DI, R, m.dbc.raw(), ld, L.dt_w.raw(), R, m.dt.raw(), ld);
       m.mark(Impl::kGemm);
       kernels::ScanParams sp{};
       sp.u = m.u.raw(); sp.dt = m.dt.raw(); sp.z = at(m.xz, DI, ld); sp.y = m.y.raw();
-      sp.B = static_cast<const char*>(m.dbc.raw()) + size_t(R) * esz;
-      sp.C = static_cast<const char*>(m.dbc.raw()) + size_t(R + N) * esz;
-      sp.B_stride = sp.C_stride = XW;
+      sp.B = at(m.dbc, R, ld);
+      sp.C = at(m.dbc, R + N, ld);
       sp.dt_bias = L.dt_b.data<float>(); sp.A = L.A.data<float>(); sp.D = L.D.data<float>();
       sp.state = bank_->ssm(l);
       sp.n = total; sp.d_inner = DI; sp.d_state = int(N);
-      sp.u_cstride = sp.dt_cstride = sp.z_cstride = sp.y_cstride = ld;
+      sp.u_cstride = sp.dt_cstride = sp.z_cstride = sp.y_cstride = sp.bc_cstride = ld;
       sp.act_type = m.act;
       sp.n_seqs = S; sp.seq_start = m.seq_start.data<int64_t>(); sp.seq_slot = m.seq_slot.data<int32_t>();
       sp.slot_stride = bank_->ssm_stride();

@@ -182,15 +182,14 @@ TEST_CASE("scan: GPU (packed batch, state slots) equals CPU per sequence", "[gpu
       kernels::scan_cpu(p);
     }
     Tensor du = upload(to_cm(u, n, DI, ld)), ddt = upload(to_cm(dt, n, DI, ld)), dz = upload(to_cm(z, n, DI, ld));
-    Tensor dB = upload(B), dC = upload(Cm), dy = upload(std::vector<float>(size_t(DI * ld)));
+    Tensor dB = upload(to_cm(B, n, N, ld)), dC = upload(to_cm(Cm, n, N, ld)), dy = upload(std::vector<float>(size_t(DI * ld)));
     Tensor dbias = upload(bias), dD = upload(D), dA = upload(A), dst = upload(states);
     Tensor dstart = upload_raw(start, DType::I64), dslot = upload_raw(slots, DType::I32);
     kernels::ScanParams p{};
     p.u = du.raw(); p.dt = ddt.raw(); p.z = dz.raw(); p.y = dy.raw(); p.B = dB.raw(); p.C = dC.raw();
     p.dt_bias = dbias.data<float>(); p.A = dA.data<float>(); p.D = dD.data<float>(); p.state = dst.data<float>();
     p.n = n; p.d_inner = DI; p.d_state = N;
-    p.u_cstride = p.dt_cstride = p.z_cstride = p.y_cstride = ld;
-    p.B_stride = p.C_stride = N;
+    p.u_cstride = p.dt_cstride = p.z_cstride = p.y_cstride = p.bc_cstride = ld;
     p.n_seqs = S; p.seq_start = dstart.data<int64_t>(); p.seq_slot = dslot.data<int32_t>(); p.slot_stride = slot_stride;
     kernels::launch_scan(p, nullptr);
     auto y_gpu = download(dy), st_gpu = download(dst);

@@ -5,6 +5,7 @@
 // index n the recurrence h_t = a_t h_{t-1} + b_t (a_t = exp(delta_t A[d,n]),
 // b_t = delta_t B[t,n] u_t) is an associative scan over pairs (a, b):
 //   (a1, b1) then (a2, b2) = (a1 a2, a2 b1 + b2).
+// Tiles are aligned to kItems in the packed time axis so the loads are 16-byte vectors.
 // Each thread composes its own steps, a block-wide exclusive scan (warp shuffles + shared
 // memory) gives each thread the composition of everything before it in the tile, and the
 // state carried from the previous tile (or the stream's state slot) closes it. The state
@@ -13,8 +14,9 @@
 // value is the state after the tile.
 //
 // Measured alternatives (docs/BENCHMARKS.md): all states per thread with one scan per tile
-// (1.5x slower), 4 channels per block sharing B/C loads (no gain), and a sequential kernel
-// with one lane per state (3x slower: latency-bound with d_inner x d_state / 32 warps).
+// (1.5x slower), 4 channels per block sharing B/C loads (no gain), 16 steps per thread
+// (1.15x slower), and a sequential kernel with one lane per state (3.6x slower:
+// latency-bound with d_inner x d_state / 32 warps per stream).
 #include "kernels/cuda/common.cuh"
 #include "kernels/scan.h"
 
@@ -53,6 +55,47 @@ __device__ __forceinline__ Pair block_exclusive_scan(Pair v, Pair* smem) {
   return compose(warp_prefix, exc);
 }
 
+// Loads row[t0 .. t0 + kItems) as floats, 0 outside [t_lo, t_hi): one 16-byte load per
+// 16 bytes when the run is whole and aligned, element by element otherwise.
+template <class T>
+__device__ __forceinline__ void load_items(const T* row, int64_t t0, int64_t t_lo, int64_t t_hi,
+                                           float (&out)[kItems]) {
+  static_assert(kItems * sizeof(T) % 16 == 0);
+  const T* p = row + t0;
+  if (t0 >= t_lo && t0 + kItems <= t_hi && (reinterpret_cast<uintptr_t>(p) & 15) == 0) {
+#pragma unroll
+    for (int v = 0; v < int(kItems * sizeof(T) / 16); ++v) {
+      const uint4 raw = reinterpret_cast<const uint4*>(p)[v];
+      const T* e = reinterpret_cast<const T*>(&raw);
+#pragma unroll
+      for (int i = 0; i < int(16 / sizeof(T)); ++i) out[v * (16 / sizeof(T)) + i] = cuda::to_f32(e[i]);
+    }
+  } else {
+#pragma unroll
+    for (int j = 0; j < kItems; ++j) out[j] = t0 + j >= t_lo && t0 + j < t_hi ? cuda::to_f32(p[j]) : 0.0f;
+  }
+}
+
+template <class T>
+__device__ __forceinline__ void store_items(T* row, int64_t t0, int64_t t_lo, int64_t t_hi,
+                                            const float (&in)[kItems]) {
+  T* p = row + t0;
+  if (t0 >= t_lo && t0 + kItems <= t_hi && (reinterpret_cast<uintptr_t>(p) & 15) == 0) {
+#pragma unroll
+    for (int v = 0; v < int(kItems * sizeof(T) / 16); ++v) {
+      uint4 raw;
+      T* e = reinterpret_cast<T*>(&raw);
+#pragma unroll
+      for (int i = 0; i < int(16 / sizeof(T)); ++i) e[i] = cuda::from_f32<T>(in[v * (16 / sizeof(T)) + i]);
+      reinterpret_cast<uint4*>(p)[v] = raw;
+    }
+  } else {
+#pragma unroll
+    for (int j = 0; j < kItems; ++j)
+      if (t0 + j >= t_lo && t0 + j < t_hi) p[j] = cuda::from_f32<T>(in[j]);
+  }
+}
+
 template <class T, int NT>
 __global__ void __launch_bounds__(kThreads) scan_kernel(ScanParams p) {
   const int N = NT > 0 ? NT : p.d_state;
@@ -78,25 +121,28 @@ __global__ void __launch_bounds__(kThreads) scan_kernel(ScanParams p) {
   const T* Bm = static_cast<const T*>(p.B);
   const T* Cm = static_cast<const T*>(p.C);
 
-  for (int64_t tile = t_begin; tile < t_end; tile += int64_t(kThreads) * kItems) {
+  // Tiles start at multiples of kItems in the packed time axis (aligned vector loads); steps
+  // before t_begin are masked like steps past t_end: delta = 0, B = 0, i.e. the identity.
+  for (int64_t tile = t_begin - t_begin % kItems; tile < t_end; tile += int64_t(kThreads) * kItems) {
     const int64_t t0 = tile + int64_t(threadIdx.x) * kItems;
     float u[kItems], delta[kItems], y[kItems];
+    load_items(u_row, t0, t_begin, t_end, u);
+    load_items(dt_row, t0, t_begin, t_end, delta);
 #pragma unroll
     for (int j = 0; j < kItems; ++j) {
-      const int64_t t = t0 + j;
-      const bool ok = t < t_end;
-      u[j] = ok ? cuda::to_f32(u_row[t]) : 0.0f;
-      delta[j] = ok ? cuda::softplus(cuda::to_f32(dt_row[t]) + dt_bias) : 0.0f;
+      delta[j] = t0 + j >= t_begin && t0 + j < t_end ? cuda::softplus(delta[j] + dt_bias) : 0.0f;
       y[j] = 0.0f;
     }
     for (int n = 0; n < N; ++n) {
       const float An = A_s[n];
+      float Bv[kItems], Cv[kItems];
+      load_items(Bm + int64_t(n) * p.bc_cstride, t0, t_begin, t_end, Bv);
+      load_items(Cm + int64_t(n) * p.bc_cstride, t0, t_begin, t_end, Cv);
       Pair inc[kItems];
       Pair acc{1.0f, 0.0f};
 #pragma unroll
       for (int j = 0; j < kItems; ++j) {
-        const int64_t t = t0 + j;
-        const float b = t < t_end ? delta[j] * cuda::to_f32(Bm[t * p.B_stride + n]) * u[j] : 0.0f;
+        const float b = delta[j] * Bv[j] * u[j];  // Bv = 0 outside the sequence
         acc = compose(acc, Pair{__expf(delta[j] * An), b});
         inc[j] = acc;
       }
@@ -104,21 +150,20 @@ __global__ void __launch_bounds__(kThreads) scan_kernel(ScanParams p) {
       const float h0 = fmaf(before.a, h_carry[n], before.b);  // state before this thread's steps
 #pragma unroll
       for (int j = 0; j < kItems; ++j) {
-        const int64_t t = t0 + j;
         const float h = fmaf(inc[j].a, h0, inc[j].b);
-        if (t < t_end) y[j] = fmaf(h, cuda::to_f32(Cm[t * p.C_stride + n]), y[j]);
+        y[j] = fmaf(h, Cv[j], y[j]);  // Cv = 0 outside the sequence
       }
       __syncthreads();  // every thread has read h_carry[n]
       if (threadIdx.x == kThreads - 1) h_carry[n] = fmaf(inc[kItems - 1].a, h0, inc[kItems - 1].b);
     }
+    float z[kItems];
+    if (z_row) load_items(z_row, t0, t_begin, t_end, z);
 #pragma unroll
     for (int j = 0; j < kItems; ++j) {
-      const int64_t t = t0 + j;
-      if (t >= t_end) break;
-      float out = fmaf(Dd, u[j], y[j]);
-      if (z_row) out *= cuda::silu(cuda::to_f32(z_row[t]));
-      y_row[t] = cuda::from_f32<T>(out);
+      y[j] = fmaf(Dd, u[j], y[j]);
+      if (z_row) y[j] *= cuda::silu(z[j]);
     }
+    store_items(y_row, t0, t_begin, t_end, y);
     __syncthreads();  // h_carry complete before the next tile
   }
   for (int n = threadIdx.x; n < N; n += kThreads) state[n] = h_carry[n];
