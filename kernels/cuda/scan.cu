@@ -15,8 +15,9 @@
 //
 // Measured alternatives (docs/BENCHMARKS.md): all states per thread with one scan per tile
 // (1.5x slower), 4 channels per block sharing B/C loads (no gain), 16 steps per thread
-// (1.15x slower), and a sequential kernel with one lane per state (3.6x slower:
-// latency-bound with d_inner x d_state / 32 warps per stream).
+// (1.15x slower), one warp per channel without block barriers (1.6x slower: 4x fewer warps),
+// and a sequential kernel with one lane per state (3.6x slower: latency-bound with
+// d_inner x d_state / 32 warps per stream).
 #include "kernels/cuda/common.cuh"
 #include "kernels/scan.h"
 
