@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
+#include <utility>
 
 #include "kernels/bias.h"
 #include "kernels/conv1d.h"
@@ -60,6 +62,13 @@ struct CudaEncoder::Impl {
   size_t bytes = 0;
   // profiling: events between ops, the kind of op each interval belongs to
   bool profile = false;
+  // captured device steps, by (sequences, packed tokens)
+  static constexpr size_t kMaxGraphs = 64;
+  std::map<std::pair<int64_t, int64_t>, cudaGraphExec_t> graphs;
+  void clear_graphs() {
+    for (auto& [k, g] : graphs) cudaGraphExecDestroy(g);
+    graphs.clear();
+  }
   std::vector<cudaEvent_t> events;
   std::vector<int> kinds;
   GpuOpTimes times;
@@ -102,6 +111,7 @@ struct CudaEncoder::Impl {
   }
 
   ~Impl() {
+    clear_graphs();
     for (auto e : events) cudaEventDestroy(e);
     if (blas) cublasDestroy(blas);
     cuda::stream_destroy(stream);
@@ -224,69 +234,95 @@ void CudaEncoder::forward(const std::vector<ChunkRef>& chunks) {
     cuda::memcpy(m.seq_start.raw(), h_start, size_t(S + 1) * 8, cuda::CopyKind::HostToDevice, st);
     cuda::memcpy(m.seq_slot.raw(), h_slot, size_t(S) * 4, cuda::CopyKind::HostToDevice, st);
 
-    m.begin();
-    kernels::launch_embedding({m.tokens.data<int32_t>(), total, m.embedding.raw(), D, m.hidden.raw(), D, m.act}, st);
-    m.mark(Impl::kOther);
-    auto gemm = [&](bool ta, bool tb, int64_t mm, int64_t nn, int64_t kk, const void* a, int64_t lda,
-                    const void* b, int64_t ldb, void* cc, int64_t ldc) {
-      kernels::launch_gemm({ta, tb, mm, nn, kk, a, lda, b, ldb, cc, ldc, m.act}, m.blas);
-    };
-    const size_t esz = dtype_size(m.act_dtype);
-    auto at = [&](const Tensor& t, int64_t row, int64_t row_len) {  // row `row` of a [rows, row_len] buffer
-      return static_cast<void*>(static_cast<char*>(t.raw()) + size_t(row * row_len) * esz);
-    };
-    for (int64_t l = 0; l < c.n_layer; ++l) {
-      const GpuLayer& L = m.layers[size_t(l)];
-      kernels::RmsNormParams np{m.hidden.raw(), D, m.residual.data<float>(), D, m.normed.raw(), D,
-                                L.norm.data<float>(), total, D, float(c.eps), l == 0, m.act, m.act};
-      kernels::launch_rmsnorm(np, st);
+    // The device work of this piece: replayed from a CUDA graph when one was captured for
+    // this (sequences, tokens) shape, so a small chunk does not pay dozens of launches.
+    auto device_work = [&] {
+      m.begin();
+      kernels::launch_embedding({m.tokens.data<int32_t>(), total, m.embedding.raw(), D, m.hidden.raw(), D, m.act}, st);
+      m.mark(Impl::kOther);
+      auto gemm = [&](bool ta, bool tb, int64_t mm, int64_t nn, int64_t kk, const void* a, int64_t lda,
+                      const void* b, int64_t ldb, void* cc, int64_t ldc) {
+        kernels::launch_gemm({ta, tb, mm, nn, kk, a, lda, b, ldb, cc, ldc, m.act}, m.blas);
+      };
+      const size_t esz = dtype_size(m.act_dtype);
+      auto at = [&](const Tensor& t, int64_t row, int64_t row_len) {  // row `row` of a [rows, row_len] buffer
+        return static_cast<void*>(static_cast<char*>(t.raw()) + size_t(row * row_len) * esz);
+      };
+      for (int64_t l = 0; l < c.n_layer; ++l) {
+        const GpuLayer& L = m.layers[size_t(l)];
+        kernels::RmsNormParams np{m.hidden.raw(), D, m.residual.data<float>(), D, m.normed.raw(), D,
+                                  L.norm.data<float>(), total, D, float(c.eps), l == 0, m.act, m.act};
+        kernels::launch_rmsnorm(np, st);
+        m.mark(Impl::kNorm);
+        // xz[2DI, ld] = W_in . normed^T
+        gemm(true, false, total, 2 * DI, D, m.normed.raw(), D, L.in_w.raw(), D, m.xz.raw(), ld);
+        m.mark(Impl::kGemm);
+        if (L.in_b.defined()) {
+          kernels::launch_add_bias({m.xz.raw(), m.act, L.in_b.data<float>(), 2 * DI, total, ld, 1}, st);
+          m.mark(Impl::kOther);
+        }
+        kernels::Conv1dParams cp{};
+        cp.x = m.xz.raw(); cp.y = m.u.raw();
+        cp.tail = bank_->conv(l); cp.weight = L.conv_w.data<float>(); cp.bias = L.conv_b.defined() ? L.conv_b.data<float>() : nullptr;
+        cp.n = total; cp.channels = DI; cp.width = int(c.d_conv); cp.silu = true;
+        cp.x_cstride = ld; cp.y_cstride = ld; cp.x_type = m.act; cp.y_type = m.act;
+        cp.n_seqs = S; cp.seq_start = m.seq_start.data<int64_t>(); cp.seq_slot = m.seq_slot.data<int32_t>();
+        cp.slot_stride = bank_->conv_stride();
+        kernels::launch_conv1d(cp, st);
+        m.mark(Impl::kConv);
+        // dbc[XW, ld] = W_x . u ; dt[DI, ld] = W_dt . dbc[0:R]
+        gemm(false, false, total, XW, DI, m.u.raw(), ld, L.x_w.raw(), DI, m.dbc.raw(), ld);
+        gemm(false, false, total, DI, R, m.dbc.raw(), ld, L.dt_w.raw(), R, m.dt.raw(), ld);
+        m.mark(Impl::kGemm);
+        kernels::ScanParams sp{};
+        sp.u = m.u.raw(); sp.dt = m.dt.raw(); sp.z = at(m.xz, DI, ld); sp.y = m.y.raw();
+        sp.B = at(m.dbc, R, ld);
+        sp.C = at(m.dbc, R + N, ld);
+        sp.dt_bias = L.dt_b.data<float>(); sp.A = L.A.data<float>(); sp.D = L.D.data<float>();
+        sp.state = bank_->ssm(l);
+        sp.n = total; sp.d_inner = DI; sp.d_state = int(N);
+        sp.u_cstride = sp.dt_cstride = sp.z_cstride = sp.y_cstride = sp.bc_cstride = ld;
+        sp.act_type = m.act;
+        sp.n_seqs = S; sp.seq_start = m.seq_start.data<int64_t>(); sp.seq_slot = m.seq_slot.data<int32_t>();
+        sp.slot_stride = bank_->ssm_stride();
+        kernels::launch_scan(sp, st);
+        m.mark(Impl::kScan);
+        // hidden[total, D] = y^T . W_out^T
+        gemm(true, true, D, total, DI, L.out_w.raw(), DI, m.y.raw(), ld, m.hidden.raw(), D);
+        m.mark(Impl::kGemm);
+        if (L.out_b.defined()) {
+          kernels::launch_add_bias({m.hidden.raw(), m.act, L.out_b.data<float>(), D, total, 1, D}, st);
+          m.mark(Impl::kOther);
+        }
+      }
+      kernels::RmsNormParams fp{m.hidden.raw(), D, m.residual.data<float>(), D, m.out.raw(), D,
+                                m.norm_f.data<float>(), total, D, float(c.eps), false, m.act,
+                                kernels::CastType::F32};
+      kernels::launch_rmsnorm(fp, st);
       m.mark(Impl::kNorm);
-      // xz[2DI, ld] = W_in . normed^T
-      gemm(true, false, total, 2 * DI, D, m.normed.raw(), D, L.in_w.raw(), D, m.xz.raw(), ld);
-      m.mark(Impl::kGemm);
-      if (L.in_b.defined()) {
-        kernels::launch_add_bias({m.xz.raw(), m.act, L.in_b.data<float>(), 2 * DI, total, ld, 1}, st);
-        m.mark(Impl::kOther);
+    };
+    const bool use_graph = opts_.cuda_graphs && !m.profile && !cuda::sync_checks();
+    if (use_graph) {
+      auto key = std::make_pair(S, total);
+      auto it = m.graphs.find(key);
+      if (it == m.graphs.end()) {
+        if (m.graphs.size() >= Impl::kMaxGraphs) m.clear_graphs();
+        cudaGraph_t graph = nullptr;
+        cudaGraphExec_t exec = nullptr;
+        if (cudaStreamBeginCapture(st, cudaStreamCaptureModeThreadLocal) != cudaSuccess)
+          fail("CUDA: cannot begin graph capture");
+        device_work();
+        if (cudaStreamEndCapture(st, &graph) != cudaSuccess || cudaGraphInstantiate(&exec, graph, 0) != cudaSuccess) {
+          if (graph) cudaGraphDestroy(graph);
+          fail("CUDA: graph capture of the encoder step failed");
+        }
+        cudaGraphDestroy(graph);
+        it = m.graphs.emplace(key, exec).first;
       }
-      kernels::Conv1dParams cp{};
-      cp.x = m.xz.raw(); cp.y = m.u.raw();
-      cp.tail = bank_->conv(l); cp.weight = L.conv_w.data<float>(); cp.bias = L.conv_b.defined() ? L.conv_b.data<float>() : nullptr;
-      cp.n = total; cp.channels = DI; cp.width = int(c.d_conv); cp.silu = true;
-      cp.x_cstride = ld; cp.y_cstride = ld; cp.x_type = m.act; cp.y_type = m.act;
-      cp.n_seqs = S; cp.seq_start = m.seq_start.data<int64_t>(); cp.seq_slot = m.seq_slot.data<int32_t>();
-      cp.slot_stride = bank_->conv_stride();
-      kernels::launch_conv1d(cp, st);
-      m.mark(Impl::kConv);
-      // dbc[XW, ld] = W_x . u ; dt[DI, ld] = W_dt . dbc[0:R]
-      gemm(false, false, total, XW, DI, m.u.raw(), ld, L.x_w.raw(), DI, m.dbc.raw(), ld);
-      gemm(false, false, total, DI, R, m.dbc.raw(), ld, L.dt_w.raw(), R, m.dt.raw(), ld);
-      m.mark(Impl::kGemm);
-      kernels::ScanParams sp{};
-      sp.u = m.u.raw(); sp.dt = m.dt.raw(); sp.z = at(m.xz, DI, ld); sp.y = m.y.raw();
-      sp.B = at(m.dbc, R, ld);
-      sp.C = at(m.dbc, R + N, ld);
-      sp.dt_bias = L.dt_b.data<float>(); sp.A = L.A.data<float>(); sp.D = L.D.data<float>();
-      sp.state = bank_->ssm(l);
-      sp.n = total; sp.d_inner = DI; sp.d_state = int(N);
-      sp.u_cstride = sp.dt_cstride = sp.z_cstride = sp.y_cstride = sp.bc_cstride = ld;
-      sp.act_type = m.act;
-      sp.n_seqs = S; sp.seq_start = m.seq_start.data<int64_t>(); sp.seq_slot = m.seq_slot.data<int32_t>();
-      sp.slot_stride = bank_->ssm_stride();
-      kernels::launch_scan(sp, st);
-      m.mark(Impl::kScan);
-      // hidden[total, D] = y^T . W_out^T
-      gemm(true, true, D, total, DI, L.out_w.raw(), DI, m.y.raw(), ld, m.hidden.raw(), D);
-      m.mark(Impl::kGemm);
-      if (L.out_b.defined()) {
-        kernels::launch_add_bias({m.hidden.raw(), m.act, L.out_b.data<float>(), D, total, 1, D}, st);
-        m.mark(Impl::kOther);
-      }
+      if (cudaGraphLaunch(it->second, st) != cudaSuccess) fail("CUDA: graph launch failed");
+    } else {
+      device_work();
     }
-    kernels::RmsNormParams fp{m.hidden.raw(), D, m.residual.data<float>(), D, m.out.raw(), D,
-                              m.norm_f.data<float>(), total, D, float(c.eps), false, m.act,
-                              kernels::CastType::F32};
-    kernels::launch_rmsnorm(fp, st);
-    m.mark(Impl::kNorm);
     bool download = false;
     for (int64_t s = 0; s < S; ++s) download |= chunks[which[size_t(s)]].out != nullptr;
     if (download) cuda::memcpy(m.h_out->p, m.out.raw(), size_t(total * D) * 4, cuda::CopyKind::DeviceToHost, st);

@@ -19,7 +19,8 @@ struct CudaEncoderOptions {
   DType dtype = DType::F32;    // weights/activations: F32, BF16 or F16 (state and residual: fp32)
   int64_t max_tokens = 65536;  // packed tokens per launch (longer batches run in pieces)
   int64_t max_streams = 64;    // state slots
-  bool profile = false;        // time each op with CUDA events (op_times())
+  bool profile = false;        // time each op with CUDA events (op_times()); no graphs then
+  bool cuda_graphs = true;     // capture each (streams, tokens) step shape as a CUDA graph
 };
 
 // Seconds spent per kind of op on the GPU (when CudaEncoderOptions::profile is set).

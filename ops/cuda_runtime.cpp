@@ -116,13 +116,17 @@ size_t memory_in_use(int dev) {
   return total - free;
 }
 
-void check_launch(const char* what, const char* file, int line) {
-  cudaError_t err = cudaGetLastError();
+bool sync_checks() {
   static const bool sync = [] {
     const char* v = std::getenv("MAMBAFLOW_CUDA_SYNC");
     return v && *v && *v != '0';
   }();
-  if (err == cudaSuccess && sync) err = cudaDeviceSynchronize();
+  return sync;
+}
+
+void check_launch(const char* what, const char* file, int line) {
+  cudaError_t err = cudaGetLastError();
+  if (err == cudaSuccess && sync_checks()) err = cudaDeviceSynchronize();
   if (err != cudaSuccess)
     fail("CUDA error: ", cudaGetErrorString(err), " in kernel ", what, " at ", file, ":", line);
 }

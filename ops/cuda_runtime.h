@@ -26,6 +26,8 @@ void stream_synchronize(void* s);
 double copy_bandwidth(size_t bytes, int dev);
 // Device memory in use on GPU dev (total - free), bytes.
 size_t memory_in_use(int dev);
+// True when MAMBAFLOW_CUDA_SYNC=1 asks for synchronous launch checks (debugging).
+bool sync_checks();
 // Checks the last kernel launch (and synchronizes when MAMBAFLOW_CUDA_SYNC=1).
 void check_launch(const char* what, const char* file, int line);
 

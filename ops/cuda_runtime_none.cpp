@@ -21,6 +21,7 @@ void stream_destroy(void*) noexcept {}
 void stream_synchronize(void*) { no_cuda(); }
 double copy_bandwidth(size_t, int) { no_cuda(); }
 size_t memory_in_use(int) { no_cuda(); }
+bool sync_checks() { return false; }
 void check_launch(const char*, const char*, int) { no_cuda(); }
 
 }  // namespace mf::cuda
