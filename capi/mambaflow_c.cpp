@@ -14,13 +14,14 @@
 struct mf_context {
   std::shared_ptr<const mf::MambaModel> model;
   mf::Device device;
+  mf::DType dtype = mf::DType::F32;
   std::string device_name;
+  std::unique_ptr<mf::Encoder> encoder;  // shared by the context's streams (one StateBank)
   std::unique_ptr<tbb::global_control> threads;
 };
 
 struct mf_stream {
   mf_context* ctx;
-  mf::Encoder encoder;
   mf::EncoderState state;
 };
 
@@ -48,7 +49,7 @@ extern "C" {
 
 const char* mf_version(void) { return "0.1.0"; }
 
-mf_context_params mf_context_default_params(void) { return {"auto", 0}; }
+mf_context_params mf_context_default_params(void) { return {"auto", "f32", 0}; }
 
 mf_context* mf_context_load(const char* model_dir, mf_context_params params, char* err,
                             size_t err_size) {
@@ -61,7 +62,12 @@ mf_context* mf_context_load(const char* model_dir, mf_context_params params, cha
     }
     ctx->device = mf::Encoder::choose_device(params.device ? params.device : "auto");
     ctx->device_name = ctx->device.str();
+    const std::string dt = params.dtype ? params.dtype : "f32";
+    if (dt == "bf16") ctx->dtype = mf::DType::BF16;
+    else if (dt == "f16") ctx->dtype = mf::DType::F16;
+    else if (dt != "f32") mf::fail("dtype '", dt, "': expected f32, bf16 or f16");
     ctx->model = mf::load_model(model_dir);
+    ctx->encoder = std::make_unique<mf::Encoder>(ctx->model, ctx->device, ctx->dtype);
     return ctx.release();
   }, nullptr);
 }
@@ -75,9 +81,7 @@ const char* mf_device(const mf_context* ctx) { return ctx->device_name.c_str(); 
 mf_stream* mf_stream_open(mf_context* ctx, char* err, size_t err_size) {
   return guarded(err, err_size, [&]() -> mf_stream* {
     if (!ctx) mf::fail("mf_stream_open: ctx is NULL");
-    mf::Encoder enc(ctx->model, ctx->device);
-    mf::EncoderState st = enc.new_state();
-    return new mf_stream{ctx, std::move(enc), std::move(st)};
+    return new mf_stream{ctx, ctx->encoder->new_state()};
   }, nullptr);
 }
 
@@ -89,7 +93,7 @@ int mf_stream_forward(mf_stream* s, const int32_t* tokens, int64_t n, float* out
     if (!s) mf::fail("mf_stream_forward: stream is NULL");
     if (n < 0) mf::fail("mf_stream_forward: negative token count");
     if (n > 0 && (!tokens || !out)) mf::fail("mf_stream_forward: tokens or out is NULL");
-    s->encoder.forward(tokens, n, s->state, out);
+    s->ctx->encoder->forward(tokens, n, s->state, out);
     return 0;
   }, -1);
 }

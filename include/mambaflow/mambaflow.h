@@ -17,8 +17,9 @@
  *
  * Errors: functions that can fail take (err, err_size) and write a NUL-terminated message a
  * user can act on (which file, which tensor, what was expected). err may be NULL.
- * Threads: a context may be shared by threads only to open streams; a stream is used by one
- * thread at a time. No CUDA, TBB, htslib or sndfile types appear here.
+ * Threads: a context and its streams share one encoder (scratch memory, GPU state bank): use
+ * them from one thread at a time (one context per thread for parallel work). No CUDA, TBB,
+ * htslib or sndfile types appear here.
  */
 #ifndef MAMBAFLOW_H
 #define MAMBAFLOW_H
@@ -34,7 +35,8 @@ struct mf_context;  /* a loaded model on one device */
 struct mf_stream;   /* one open stream: its encoder state */
 
 struct mf_context_params {
-  const char* device; /* "auto", "cpu", "cuda", "cuda:N"; default "auto" */
+  const char* device; /* "auto" (first GPU, else CPU), "cpu", "cuda", "cuda:N"; default "auto" */
+  const char* dtype;  /* compute type: "f32" (default), or "bf16"/"f16" on a GPU (fp32 state) */
   int n_threads;      /* CPU threads for this process (0: all cores); default 0 */
 };
 
@@ -55,7 +57,7 @@ int64_t mf_vocab_size(const struct mf_context* ctx); /* token ids must be in [0,
 const char* mf_device(const struct mf_context* ctx);
 
 /* Opens a stream with a fresh (zero) state. NULL on error. Free with mf_stream_close.
- * The context must outlive its streams. */
+ * The context must outlive its streams. On a GPU a context holds up to 64 open streams. */
 struct mf_stream* mf_stream_open(struct mf_context* ctx, char* err, size_t err_size);
 void mf_stream_close(struct mf_stream* s);
 
