@@ -39,26 +39,34 @@ inline float splat(float, float s) { return s; }
 inline vf splat(vf, float s) { return vf{} + s; }
 }  // namespace detail
 
+namespace detail {
+// e^x for x already clamped to [-87.3, 88.7]: x = n ln2 + r, |r| <= ln2/2 (n rounded with the
+// 1.5 * 2^23 trick, exact for |n| < 2^22), e^r by a degree-6 polynomial (Cephes expf
+// coefficients). Returns e^r and n.
 template <class F>
-inline F vexp(F x) {
-  using namespace detail;
-  const F lo = splat(x, -87.33654f), hi = splat(x, 88.7228391f);
-  x = select(x < lo, lo, x);
-  x = select(x > hi, hi, x);
-  // x = n*ln2 + r, |r| <= ln2/2; n rounded with the 1.5*2^23 trick (exact for |n| < 2^22).
+inline F exp_reduced(F x, F& n) {
   const float shifter = 12582912.0f;
-  F t = x * 1.44269504088896341f + shifter;
-  F n = t - shifter;
+  n = (x * 1.44269504088896341f + shifter) - shifter;
   F r = x - n * 0.693359375f;  // ln2 high part (exact product)
   r = r - n * -2.12194440e-4f;  // ln2 low part
-  // e^r on [-ln2/2, ln2/2]: degree-6 polynomial (Cephes expf coefficients).
   F p = splat(x, 1.9875691500e-4f);
   p = p * r + 1.3981999507e-3f;
   p = p * r + 8.3334519073e-3f;
   p = p * r + 4.1665795894e-2f;
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
+  return p * r * r + r + 1.0f;
+}
+}  // namespace detail
+
+template <class F>
+inline F vexp(F x) {
+  using namespace detail;
+  const F lo = splat(x, -87.33654f), hi = splat(x, 88.7228391f);
+  x = select(x < lo, lo, x);
+  x = select(x > hi, hi, x);
+  F n;
+  const F p = exp_reduced(x, n);
   // Scale by 2^n in two steps so that n = 128 (x near 88.7) does not overflow the exponent.
   auto ni = to_int(n);
   auto n1 = ni >> 1;
@@ -105,17 +113,8 @@ inline F vexp_nonpos(F x) {
   using namespace detail;
   const F lo = splat(x, -87.33654f);
   x = select(x < lo, lo, x);
-  const float shifter = 12582912.0f;
-  F n = (x * 1.44269504088896341f + shifter) - shifter;
-  F r = x - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
-  F p = splat(x, 1.9875691500e-4f);
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
+  F n;
+  const F p = exp_reduced(x, n);
   return p * as_float((to_int(n) + 127) << 23);
 }
 
