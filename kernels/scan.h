@@ -38,7 +38,6 @@ struct ScanParams {
   const int64_t* seq_start = nullptr;
   const int32_t* seq_slot = nullptr;
   int64_t slot_stride = 0;
-  int64_t max_seq_len = 0;  // longest sequence in the batch (host value, for the grid)
 };
 
 void scan_cpu(const ScanParams& p);
