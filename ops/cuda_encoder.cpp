@@ -123,7 +123,7 @@ CudaEncoder::CudaEncoder(std::shared_ptr<const MambaModel> model, Device device,
   if (!device.is_cuda()) fail("CudaEncoder needs a CUDA device");
   const MambaConfig& c = model_->config;
   c.validate("model");
-  if (c.d_inner > 65535 || 2 * c.d_inner > 65535)
+  if (2 * c.d_inner > 65535)  // grid.y of the conv and bias launches
     fail("the CUDA encoder supports d_inner up to 32767 (this model: ", c.d_inner, ")");
   if (o.max_tokens < 1 || o.max_streams < 1 || o.max_streams > 65535)
     fail("CudaEncoder: max_tokens must be >= 1 and max_streams in [1, 65535]");
@@ -198,6 +198,12 @@ void CudaEncoder::forward(const std::vector<ChunkRef>& chunks) {
   Impl& m = *impl_;
   if (int64_t(chunks.size()) > opts_.max_streams)
     fail("a batch of ", chunks.size(), " chunks exceeds max_streams (", opts_.max_streams, ")");
+  std::vector<bool> seen(size_t(opts_.max_streams), false);
+  for (const ChunkRef& ch : chunks) {
+    if (!bank_->is_open(ch.slot)) fail("CudaEncoder::forward: state slot ", ch.slot, " is not open");
+    if (seen[size_t(ch.slot)]) fail("CudaEncoder::forward: two chunks of one batch use state slot ", ch.slot);
+    seen[size_t(ch.slot)] = true;
+  }
   for (const ChunkRef& ch : chunks)
     for (int64_t i = 0; i < ch.n; ++i)
       if (ch.tokens[i] < 0 || ch.tokens[i] >= c.vocab_size)

@@ -1,6 +1,7 @@
 #include "ops/device.h"
 
 #include <charconv>
+#include <cstring>
 
 #include "ops/cuda_runtime.h"
 #include "ops/error.h"
@@ -12,6 +13,14 @@ std::string Device::str() const {
 }
 
 int cuda_device_count() { return cuda::count(); }
+
+void copy_bytes(void* dst, Device dd, const void* src, Device sd, size_t bytes) {
+  if (bytes == 0) return;
+  if (dd.is_cpu() && sd.is_cpu()) std::memcpy(dst, src, bytes);
+  else if (dd.is_cpu()) cuda::memcpy(dst, src, bytes, cuda::CopyKind::DeviceToHost);
+  else if (sd.is_cpu()) cuda::memcpy(dst, src, bytes, cuda::CopyKind::HostToDevice);
+  else cuda::memcpy(dst, src, bytes, cuda::CopyKind::DeviceToDevice);
+}
 
 Device parse_device(std::string_view spec) {
   if (spec == "cpu") return Device::cpu();

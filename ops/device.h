@@ -27,6 +27,9 @@ struct Device {
 // Throws mf::Error for anything else, or for a GPU index that does not exist.
 Device parse_device(std::string_view spec);
 
+// Copies `bytes` from src (on device sd) to dst (on device dd), whichever devices they are.
+void copy_bytes(void* dst, Device dd, const void* src, Device sd, size_t bytes);
+
 // GPUs usable by this binary (0 when built without CUDA or when no driver/GPU is present).
 int cuda_device_count();
 // "NVIDIA H100 80GB HBM3, sm_90, 79.1 GiB" for GPU i; "" for the CPU.

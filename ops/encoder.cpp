@@ -12,6 +12,7 @@
 #include "kernels/scan.h"
 #include "ops/error.h"
 #include "ops/cuda_encoder.h"
+#include "ops/state_bank.h"
 
 namespace mf {
 
@@ -90,7 +91,7 @@ EncoderState Encoder::new_state() const {
     std::weak_ptr<StateBank> bank = cuda_->shared_states();
     s.slot = cuda_->states().open();
     s.lease = std::shared_ptr<void>(nullptr, [bank, slot = s.slot](void*) {
-      if (auto b = bank.lock()) b->close(slot);
+      if (auto b = bank.lock(); b && b->is_open(slot)) b->close(slot);  // never throws here
     });
     return s;
   }
@@ -217,11 +218,8 @@ void Encoder::restore(EncoderState& state, const EncoderState& saved) const {
     return;
   }
   const auto& c = config();
-  if (int64_t(saved.conv.size()) != c.n_layer || int64_t(saved.ssm.size()) != c.n_layer)
-    fail("state restore: the state has ", saved.ssm.size(), " layers, the model ", c.n_layer);
+  check_host_state(c, saved);
   for (int64_t l = 0; l < c.n_layer; ++l) {
-    if (saved.conv[size_t(l)].numel() != c.d_inner * (c.d_conv - 1) || saved.ssm[size_t(l)].numel() != c.d_inner * c.d_state)
-      fail("state restore: layer ", l, " has the wrong shape for this model");
     state.conv[size_t(l)] = saved.conv[size_t(l)].clone();
     state.ssm[size_t(l)] = saved.ssm[size_t(l)].clone();
   }

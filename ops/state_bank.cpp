@@ -1,7 +1,6 @@
 #include "ops/state_bank.h"
 
 #include <algorithm>
-#include <cstring>
 
 #include "ops/cuda_runtime.h"
 #include "ops/encoder.h"
@@ -9,15 +8,17 @@
 
 namespace mf {
 
-namespace {
-void copy(void* dst, Device dd, const void* src, Device sd, size_t bytes) {
-  if (bytes == 0) return;
-  if (dd.is_cpu() && sd.is_cpu()) std::memcpy(dst, src, bytes);
-  else if (dd.is_cpu()) cuda::memcpy(dst, src, bytes, cuda::CopyKind::DeviceToHost);
-  else if (sd.is_cpu()) cuda::memcpy(dst, src, bytes, cuda::CopyKind::HostToDevice);
-  else cuda::memcpy(dst, src, bytes, cuda::CopyKind::DeviceToDevice);
+void check_host_state(const MambaConfig& c, const EncoderState& s) {
+  if (int64_t(s.conv.size()) != c.n_layer || int64_t(s.ssm.size()) != c.n_layer)
+    fail("state restore: the state has ", s.ssm.size(), " layers, the model ", c.n_layer);
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    const Tensor& cv = s.conv[size_t(l)];
+    const Tensor& h = s.ssm[size_t(l)];
+    if (cv.numel() != c.d_inner * (c.d_conv - 1) || h.numel() != c.d_inner * c.d_state ||
+        !cv.device().is_cpu() || !h.device().is_cpu())
+      fail("state restore: layer ", l, " has the wrong shape for this model (or is not in host memory)");
+  }
 }
-}  // namespace
 
 StateBank::StateBank(const MambaConfig& config, Device device, int64_t slots)
     : config_(config), device_(device), slots_(slots), used_(size_t(slots), false) {
@@ -42,6 +43,8 @@ void StateBank::close(int32_t slot) {
 
 int64_t StateBank::in_use() const { return std::count(used_.begin(), used_.end(), true); }
 
+bool StateBank::is_open(int32_t slot) const { return slot >= 0 && slot < slots_ && used_[size_t(slot)]; }
+
 void StateBank::check(int32_t slot) const {
   if (slot < 0 || slot >= slots_ || !used_[size_t(slot)]) fail("StateBank: slot ", slot, " is not open");
 }
@@ -53,8 +56,8 @@ void StateBank::reset(int32_t slot) {
   check(slot);
   std::vector<float> zeros(size_t(std::max(conv_stride(), ssm_stride())), 0.0f);
   for (int64_t l = 0; l < config_.n_layer; ++l) {
-    copy(conv(l) + slot * conv_stride(), device_, zeros.data(), Device::cpu(), size_t(conv_stride()) * 4);
-    copy(ssm(l) + slot * ssm_stride(), device_, zeros.data(), Device::cpu(), size_t(ssm_stride()) * 4);
+    copy_bytes(conv(l) + slot * conv_stride(), device_, zeros.data(), Device::cpu(), size_t(conv_stride()) * 4);
+    copy_bytes(ssm(l) + slot * ssm_stride(), device_, zeros.data(), Device::cpu(), size_t(ssm_stride()) * 4);
   }
 }
 
@@ -64,8 +67,8 @@ EncoderState StateBank::to_host(int32_t slot) const {
   for (int64_t l = 0; l < config_.n_layer; ++l) {
     Tensor c = Tensor::empty({config_.d_inner, config_.d_conv - 1}, DType::F32);
     Tensor h = Tensor::empty({config_.d_inner, config_.d_state}, DType::F32);
-    copy(c.raw(), Device::cpu(), conv(l) + slot * conv_stride(), device_, c.nbytes());
-    copy(h.raw(), Device::cpu(), ssm(l) + slot * ssm_stride(), device_, h.nbytes());
+    copy_bytes(c.raw(), Device::cpu(), conv(l) + slot * conv_stride(), device_, c.nbytes());
+    copy_bytes(h.raw(), Device::cpu(), ssm(l) + slot * ssm_stride(), device_, h.nbytes());
     s.conv.push_back(std::move(c));
     s.ssm.push_back(std::move(h));
   }
@@ -74,15 +77,12 @@ EncoderState StateBank::to_host(int32_t slot) const {
 
 void StateBank::from_host(int32_t slot, const EncoderState& s) {
   check(slot);
-  if (int64_t(s.conv.size()) != config_.n_layer || int64_t(s.ssm.size()) != config_.n_layer)
-    fail("state restore: the state has ", s.ssm.size(), " layers, the model ", config_.n_layer);
+  check_host_state(config_, s);
   for (int64_t l = 0; l < config_.n_layer; ++l) {
     const Tensor& c = s.conv[size_t(l)];
     const Tensor& h = s.ssm[size_t(l)];
-    if (c.numel() != conv_stride() || h.numel() != ssm_stride() || !c.device().is_cpu() || !h.device().is_cpu())
-      fail("state restore: layer ", l, " has the wrong shape for this model");
-    copy(conv(l) + slot * conv_stride(), device_, c.raw(), Device::cpu(), c.nbytes());
-    copy(ssm(l) + slot * ssm_stride(), device_, h.raw(), Device::cpu(), h.nbytes());
+    copy_bytes(conv(l) + slot * conv_stride(), device_, c.raw(), Device::cpu(), c.nbytes());
+    copy_bytes(ssm(l) + slot * ssm_stride(), device_, h.raw(), Device::cpu(), h.nbytes());
   }
 }
 

@@ -20,6 +20,7 @@ class StateBank {
   int32_t open();              // a zeroed slot; mf::Error when all slots are taken
   void close(int32_t slot);
   void reset(int32_t slot);    // zero the slot
+  bool is_open(int32_t slot) const;
   int64_t capacity() const { return slots_; }
   int64_t in_use() const;
 
@@ -40,5 +41,8 @@ class StateBank {
   Tensor conv_, ssm_;  // [n_layer, slots, ...]
   std::vector<bool> used_;
 };
+
+// Checks that `s` is a host state (CPU layout) of a model with config `c`; mf::Error if not.
+void check_host_state(const MambaConfig& c, const EncoderState& s);
 
 }  // namespace mf

@@ -93,13 +93,7 @@ void* Tensor::raw() const {
 Tensor Tensor::to(Device d) const {
   if (!is_contiguous()) fail("Tensor::to(device) needs a contiguous tensor");
   Tensor out = empty(shape_, dtype_, d);
-  const size_t n = nbytes();
-  if (n == 0) return out;
-  Device from = device();
-  if (from.is_cpu() && d.is_cpu()) std::memcpy(out.raw(), raw(), n);
-  else if (from.is_cpu()) cuda::memcpy(out.raw(), raw(), n, cuda::CopyKind::HostToDevice);
-  else if (d.is_cpu()) cuda::memcpy(out.raw(), raw(), n, cuda::CopyKind::DeviceToHost);
-  else cuda::memcpy(out.raw(), raw(), n, cuda::CopyKind::DeviceToDevice);
+  copy_bytes(out.raw(), d, raw(), device(), nbytes());
   return out;
 }
 
