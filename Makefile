@@ -11,7 +11,7 @@ NVCC      := $(firstword $(wildcard /usr/local/cuda/bin/nvcc) $(shell command -v
 
 # Debian packages the build needs (checked with dpkg, installed with apt-get when missing).
 DEB_PKGS := cmake g++ make pkg-config libtbb-dev libsndfile1-dev libhts-dev \
-            libboost-program-options-dev catch2 nlohmann-json3-dev libopenblas-dev zlib1g-dev
+            libboost-program-options-dev catch2 nlohmann-json3-dev zlib1g-dev
 
 ifneq ($(NVCC),)
   CUDA_ARGS := -DCMAKE_CUDA_COMPILER=$(NVCC)

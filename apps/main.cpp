@@ -27,15 +27,20 @@ const char* kUsage =
     "with each stream's state carried between chunks.\n"
     "\n"
     "commands:\n"
-    "  info    --model DIR                       describe a model (sizes, parameters, dtype)\n"
-    "  embed   --model DIR -o OUT INPUT          final-norm hidden states of each FASTA/FASTQ\n"
-    "                                            record as float32 .npy [L, d_model]\n"
-    "  bench   [--shape 130m|dna|all]            encoder throughput vs its GEMMs alone\n"
+    "  classify --model DIR [-o OUT] INPUT...    class calls + probabilities over windows of\n"
+    "                                            FASTA/FASTQ/SAM/BAM/CRAM records (TSV, JSONL,\n"
+    "                                            BED, bedGraph)\n"
+    "  tag      --model DIR [-o OUT] INPUT...    multi-label tags over windows (same outputs)\n"
+    "  embed    --model DIR -o OUT INPUT...      hidden states per position or pooled per\n"
+    "                                            window, as float32 .npy per record\n"
+    "  info     --model DIR                      describe a model (sizes, parameters, task)\n"
+    "  bench    [--shape 130m|dna|all]           encoder throughput vs its GEMMs alone\n"
     "\n"
     "'mambaflow <command> --help' shows a command's options.\n";
 }  // namespace
 
 bool interrupted() { return g_interrupted.load(); }
+const std::atomic<bool>* interrupted_flag() { return &g_interrupted; }
 
 void install_signal_handlers() {
   std::signal(SIGINT, on_signal);
@@ -66,6 +71,8 @@ int main(int argc, char** argv) {
   try {
     if (cmd == "info") return cmd_info(args);
     if (cmd == "embed") return cmd_embed(args);
+    if (cmd == "classify") return cmd_classify(args);
+    if (cmd == "tag") return cmd_tag(args);
     if (cmd == "bench") return cmd_bench(args);
     std::fprintf(stderr, "mambaflow: error: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
     return 2;

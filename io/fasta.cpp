@@ -1,12 +1,14 @@
 #include "io/fasta.h"
 
 #include <htslib/bgzf.h>
+#include <htslib/hfile.h>
 #include <htslib/kstring.h>
 
 #include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 
 #include "ops/error.h"
 
@@ -39,13 +41,35 @@ struct SequenceReader::Impl {
   }
 };
 
+namespace {
+int64_t file_size(const std::string& path) {
+  std::error_code ec;
+  if (path == "-" || !std::filesystem::is_regular_file(path, ec)) return 0;
+  const auto n = std::filesystem::file_size(path, ec);
+  return ec ? 0 : int64_t(n);
+}
+}  // namespace
+
 SequenceReader::SequenceReader(const std::string& path) : impl_(new Impl), path_(path) {
   impl_->fp = bgzf_open(path.c_str(), "r");
   if (!impl_->fp)
     fail(path == "-" ? std::string("standard input") : path, ": cannot open: ",
          errno ? std::strerror(errno) : "not readable");
   if (path == "-") path_ = "<stdin>";
+  size_ = file_size(path);
 }
+
+SequenceReader::SequenceReader(hFILE* file, const std::string& path) : impl_(new Impl), path_(path) {
+  impl_->fp = bgzf_hopen(file, "r");
+  if (!impl_->fp) {
+    hclose_abruptly(file);
+    fail(path, ": cannot read: not a plain, gzip or bgzip stream");
+  }
+  size_ = file_size(path);
+  if (path == "-") path_ = "<stdin>";
+}
+
+int64_t SequenceReader::bytes_done() const { return int64_t(htell(impl_->fp->fp)); }
 
 SequenceReader::~SequenceReader() = default;
 

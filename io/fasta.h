@@ -12,6 +12,10 @@
 #include <memory>
 #include <string>
 
+#include "io/sequence_source.h"
+
+struct hFILE;
+
 namespace mf {
 
 namespace dna {
@@ -21,20 +25,24 @@ constexpr int64_t kVocab = 12;
 int32_t token(unsigned char c);
 }  // namespace dna
 
-class SequenceReader {
+class SequenceReader final : public SequenceSource {
  public:
   explicit SequenceReader(const std::string& path);
+  // Reads an already opened stream (takes ownership); `path` names it in messages.
+  SequenceReader(hFILE* file, const std::string& path);
   ~SequenceReader();
   SequenceReader(const SequenceReader&) = delete;
   SequenceReader& operator=(const SequenceReader&) = delete;
 
   // Advances to the next record (skipping what is left of the current one); false at the end.
-  bool next_record();
+  bool next_record() override;
   // Reads up to `max` tokens of the current record; 0 once the record is done.
-  size_t read(int32_t* tokens, size_t max);
+  size_t read(int32_t* tokens, size_t max) override;
 
-  const std::string& name() const { return name_; }        // up to the first white space
-  const std::string& path() const { return path_; }
+  const std::string& name() const override { return name_; }  // up to the first white space
+  const std::string& path() const override { return path_; }
+  int64_t bytes_done() const override;
+  int64_t bytes_total() const override { return size_; }
   int64_t record_index() const { return record_index_; }   // 0-based
   int64_t bases_read() const { return bases_; }            // in the current record
 
@@ -44,7 +52,7 @@ class SequenceReader {
   [[noreturn]] void bad_char(size_t col) const;
   std::unique_ptr<Impl> impl_;
   std::string path_, name_;
-  int64_t record_index_ = -1, bases_ = 0, line_no_ = 0;
+  int64_t record_index_ = -1, bases_ = 0, line_no_ = 0, size_ = 0;
   bool fastq_ = false, in_seq_ = false, have_pending_header_ = false, eof_ = false;
   size_t pos_ = 0;  // position in the current sequence line
 };

@@ -59,6 +59,12 @@ class Checkpoint {
     return it == where_.end() ? nullptr : it->second;
   }
   const std::string& describe() const { return describe_; }
+  std::vector<std::string> names_with_prefix(const std::string& p) const {
+    std::vector<std::string> out;
+    for (auto it = where_.lower_bound(p); it != where_.end() && it->first.compare(0, p.size(), p) == 0; ++it)
+      out.push_back(it->first);
+    return out;
+  }
 
  private:
   void add(const std::string& path) {
@@ -168,6 +174,12 @@ std::shared_ptr<MambaModel> load_model(const std::string& dir_name) {
     m->layers.push_back(std::move(L));
   }
   m->norm_f = b.get("norm_f.weight", {D});
+  for (const auto& name : ck.names_with_prefix("head.")) {
+    Tensor t = ck.owner(name)->tensor(name);
+    if (t.dtype() != DType::F32 && t.dtype() != DType::F16 && t.dtype() != DType::BF16)
+      fail(ck.owner(name)->path(), ": tensor '", name, "' has dtype ", dtype_name(t.dtype()), "; expected F32, F16 or BF16");
+    m->head[name] = t.to(DType::F32);
+  }
   m->stored_dtype = b.dtypes();
   m->parameter_count = count_parameters(c);
   return m;

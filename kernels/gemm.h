@@ -15,7 +15,7 @@ struct GemmParams {
   int64_t m, n, k;
 };
 
-// Parallel over TBB's workers (the BLAS library itself runs single-threaded).
+// Parallel over TBB's workers; bitwise the same result for any m, tiling or thread count.
 void gemm_cpu(const GemmParams& p);
 
 // GPU: column-major C[m, n] = op(A)[m, k] op(B)[k, n] through cuBLAS (cublasGemmEx), inputs

@@ -70,7 +70,8 @@ Device Encoder::choose_device(std::string_view spec) {
   fail("device '", spec, "': this mambaflow was built without CUDA; use --device cpu");
 }
 
-Encoder::Encoder(std::shared_ptr<const MambaModel> model, Device device, DType dtype)
+Encoder::Encoder(std::shared_ptr<const MambaModel> model, Device device, DType dtype,
+                 EncoderLimits limits)
     : model_(std::move(model)), device_(device), dtype_(dtype) {
   if (profiling_enabled()) profile_ = std::make_unique<Profile>();
   if (!model_) fail("Encoder: no model");
@@ -80,6 +81,8 @@ Encoder::Encoder(std::shared_ptr<const MambaModel> model, Device device, DType d
   if (device.is_cuda()) {
     CudaEncoderOptions o;
     o.dtype = dtype;
+    o.max_tokens = limits.max_tokens;
+    o.max_streams = limits.max_streams;
     cuda_ = std::make_unique<CudaEncoder>(model_, device, o);
   }
 }
@@ -136,6 +139,21 @@ void Encoder::forward(const int32_t* tokens, int64_t n, EncoderState& state, flo
     forward_piece(tokens + done, m, state, out + done * c.d_model);
     done += m;
   }
+}
+
+void Encoder::forward_batch(const std::vector<StreamChunk>& chunks) {
+  if (!cuda_) {
+    for (const auto& c : chunks) forward(c.tokens, c.n, *c.state, c.out);
+    return;
+  }
+  std::vector<ChunkRef> refs;
+  refs.reserve(chunks.size());
+  for (const auto& c : chunks) {
+    if (c.state->slot < 0) fail("Encoder::forward_batch: a state was not made by this GPU encoder");
+    if (c.n > 0) refs.push_back(ChunkRef{c.state->slot, c.tokens, c.n, c.out});
+  }
+  if (!refs.empty()) cuda_->forward(refs);
+  for (const auto& c : chunks) c.state->position += c.n;
 }
 
 void Encoder::forward_piece(const int32_t* tokens, int64_t n, EncoderState& state, float* out) {

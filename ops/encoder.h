@@ -32,10 +32,25 @@ struct EncoderState {
 
 class CudaEncoder;
 
+// Sizes a GPU encoder allocates for at construction (ignored on the CPU).
+struct EncoderLimits {
+  int64_t max_tokens = 65536;  // packed tokens per launch (longer batches run in pieces)
+  int64_t max_streams = 64;    // streams open at once (state slots)
+};
+
+// One stream's chunk in a batch (Encoder::forward_batch).
+struct StreamChunk {
+  const int32_t* tokens;
+  int64_t n;
+  EncoderState* state;
+  float* out;  // n x d_model, host
+};
+
 class Encoder {
  public:
   // dtype: compute type of weights and activations (CPU: F32 only; CUDA: F32, BF16, F16).
-  Encoder(std::shared_ptr<const MambaModel> model, Device device, DType dtype = DType::F32);
+  Encoder(std::shared_ptr<const MambaModel> model, Device device, DType dtype = DType::F32,
+          EncoderLimits limits = {});
 
   // Whether this build can run the encoder on `d`.
   static bool supports(Device d);
@@ -58,6 +73,9 @@ class Encoder {
   // hidden states to out[n * d_model] (host memory, row-major). Token ids must be in
   // [0, vocab_size): an id outside is an mf::Error naming its stream position.
   void forward(const int32_t* tokens, int64_t n, EncoderState& state, float* out);
+  // Runs chunks of different streams (at most one per stream) together: on a GPU as one
+  // packed batch (one launch per op), on the CPU one after another.
+  void forward_batch(const std::vector<StreamChunk>& chunks);
 
   // Longest piece run at once; longer chunks run in pieces (bounded scratch memory).
   static constexpr int64_t kMaxPiece = 1024;

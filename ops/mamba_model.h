@@ -3,6 +3,7 @@
 // build one with random weights.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,7 @@ struct MambaModel {
   Tensor embedding;  // [vocab_size, d_model]
   std::vector<MambaLayer> layers;
   Tensor norm_f;     // [d_model]
+  std::map<std::string, Tensor> head;  // task head tensors ("head.*" in the checkpoint), fp32
   std::string path;               // where it was loaded from ("" if built in memory)
   std::string stored_dtype;       // dtype(s) of the checkpoint's tensors, e.g. "F32" or "BF16"
   int64_t parameter_count = 0;    // parameters of the encoder (embedding included)

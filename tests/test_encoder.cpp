@@ -19,7 +19,7 @@ MambaConfig small_config(bool bias) {
 }
 }  // namespace
 
-TEST_CASE("encoder: random chunkings equal the whole sequence", "[encoder][streaming]") {
+TEST_CASE("encoder: random chunkings equal the whole sequence bitwise", "[encoder][streaming]") {
   for (bool bias : {false, true}) {
     auto model = std::make_shared<MambaModel>(make_random_model(small_config(bias), 42));
     Encoder enc(model, Device::cpu());
@@ -50,7 +50,7 @@ TEST_CASE("encoder: random chunkings equal the whole sequence", "[encoder][strea
       double worst = 0;
       for (size_t i = 0; i < whole.size(); ++i) worst = std::max(worst, double(std::abs(whole[i] - chunked[i])));
       INFO("chunking " << rep << ": max abs difference " << worst << " (output scale " << scale << ")");
-      CHECK(worst <= 1e-5 * scale);
+      CHECK(worst == 0.0);  // bitwise: GEMM tiles have fixed shapes, every op runs in t order
     }
   }
 }

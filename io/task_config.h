@@ -1,0 +1,22 @@
+// A model's task settings: config.json's "mambaflow" object, e.g.
+//   "mambaflow": {"task": "classify", "tokenizer": "dna", "labels": ["E. coli", "S. aureus"],
+//                 "window": 4096, "stride": 2048, "pooling": "mean"}
+//   "mambaflow": {"task": "tag", "labels": ["repeat", "coding"], "thresholds": [0.5, 0.7],
+//                 "window": 200, "pooling": "last"}
+// Keys: task (embed | classify | tag), tokenizer (dna), labels, thresholds (per label) or
+// threshold (one for all), window, stride (default: window), pooling (mean | last). Head
+// weights: head.weight [labels, d_model] and head.bias [labels] in the checkpoint.
+#pragma once
+#include <memory>
+
+#include "ops/head.h"
+#include "ops/mamba_model.h"
+
+namespace mf {
+
+// The settings of `model` (defaults when config.json has no "mambaflow" object).
+TaskSpec read_task_spec(const MambaModel& model);
+// The linear head of a classify/tag model, checked against the spec and d_model.
+std::unique_ptr<LinearHead> make_linear_head(const MambaModel& model, const TaskSpec& spec);
+
+}  // namespace mf
