@@ -1,25 +1,54 @@
 // Selective scan (Mamba-1) on the GPU, fused with discretization, D skip and SiLU gate.
 //
-// One block per (channel d, sequence s). The sequence is processed in tiles of
-// kThreads * kItems time steps; each thread owns kItems consecutive steps. For every state
-// index n the recurrence h_t = a_t h_{t-1} + b_t (a_t = exp(delta_t A[d,n]),
-// b_t = delta_t B[t,n] u_t) is an associative scan over pairs (a, b):
-//   (a1, b1) then (a2, b2) = (a1 a2, a2 b1 + b2).
-// Tiles are aligned to kItems in the packed time axis so the loads are 16-byte vectors.
-// Each thread composes its own steps, a block-wide exclusive scan (warp shuffles + shared
-// memory) gives each thread the composition of everything before it in the tile, and the
-// state carried from the previous tile (or the stream's state slot) closes it. The state
-// lives in registers/shared memory; no per-step state goes to global memory. Steps past the
-// end of the sequence get delta = 0 (a = 1, b = 0: the identity), so the last thread's
-// value is the state after the tile.
+// Two kernels; launch_scan picks one.
 //
-// Measured alternatives (docs/BENCHMARKS.md): all states per thread with one scan per tile
-// (1.5x slower), 4 channels per block sharing B/C loads (no gain), 16 steps per thread
-// (1.15x slower), one warp per channel without block barriers (1.6x slower: 4x fewer warps),
-// and a sequential kernel with one lane per state (3.6x slower: latency-bound with
-// d_inner x d_state / 32 warps per stream).
+// 1. Segment-parallel two-pass scan (d_state == 16 and n >= kSegMinSteps: the encoder's
+//    large chunks). Each sequence is cut into segments of L steps (cut at multiples of L from
+//    its start rounded down to 8, so every segment after the first starts 16-byte aligned);
+//    L is chosen so that (channel groups x segments) is about three blocks per SM (one wave).
+//    One block = 128 channels x one segment; one thread = one channel, marching in time over
+//    the segment with all 16 states in registers (16 independent recurrences per thread: no
+//    barriers or shuffles in the step loop). B/C for 64 steps at a time are staged in shared
+//    memory as fp32 [step][B 0..15, C 16..31] and read as broadcasts; u/dt/z loads are issued
+//    one group of 8 steps ahead. exp uses ex2.approx with A pre-scaled by log2(e).
+//      pass 1: for every segment but its sequence's last: end state from zero and the sum of
+//              delta (the segment's decay is exp(A * sum delta)).
+//      combine: per (sequence, channel, state), chains the segments from the slot state and
+//               leaves each segment's start state (the last one's in the slot).
+//      pass 2: every segment from its true start state: y, and the final state into the slot
+//              from the last segment.
+//    The per-segment scratch (17 floats) lives in y's own row over that segment, which only
+//    that segment's pass 2 writes, after reading it; so no workspace (y must not alias the
+//    inputs). Cost: every exp is computed twice (pass 1 and pass 2), the price of parallelism
+//    over time without storing per-step values.
+// 2. Block-wide pair scan (fallback: other d_state, and short chunks where it has lower
+//    latency). One block per (channel d, sequence s), tiles of kThreads * kItems steps, each
+//    thread owning kItems consecutive steps. For every state n the recurrence
+//    h_t = a_t h_{t-1} + b_t (a_t = exp(delta_t A[d,n]), b_t = delta_t B[t,n] u_t) is an
+//    associative scan over pairs (a, b): (a1, b1) then (a2, b2) = (a1 a2, a2 b1 + b2). Each
+//    thread composes its own steps, a block-wide exclusive scan (warp shuffles + shared
+//    memory) gives each thread the composition of everything before it in the tile, and the
+//    state carried from the previous tile (or the slot) closes it. Steps outside the sequence
+//    get delta = 0 (the identity).
+//
+// Measured on the H100, 130m shape (d_inner 1536, d_state 16, 24 layers), bf16, 65536-token
+// chunks, scan seconds per 1M tokens (mambaflow bench --device cuda):
+//   block-wide pair scan (kernel 2; 80 registers, 6 blocks/SM, 1536 blocks): 1.26 (8% of copy)
+//   two-pass, L = 2048 (one wave, 396 blocks), 128 registers (launch bounds 4 blocks/SM):
+//   0.74 (262144-token run), 0.78 (1M-token run: 400 GB/s, 13% of copy)
+//   same with L = 1536 0.80, L = 3072 0.80, L = 4096 0.96, L ~ 832 (1.8 waves) 0.86;
+//   without the register cap (190 registers, L ~ 832) 0.93.
+// The two-pass kernel's bound is the SFU: ~35 MUFU ops per (token, channel) (2 x 16 exp plus
+// softplus and SiLU) is ~0.35 s per 1M tokens; it reaches about half of that. On 320-token
+// chunks (latency bench) it was slower than kernel 2 (0.30 vs 0.22 ms), hence kSegMinSteps.
+// Earlier alternatives for kernel 2 (docs/BENCHMARKS.md): all states per thread with one scan
+// per tile (1.5x slower), 4 channels per block sharing B/C loads (no gain), 16 steps per thread
+// (1.15x slower), one warp per channel without block barriers (1.6x slower), and a sequential
+// kernel with one lane per state over the whole sequence (3.6x slower: too few warps).
 #include "kernels/cuda/common.cuh"
 #include "kernels/scan.h"
+
+#include <algorithm>
 
 namespace mf::kernels {
 
@@ -98,7 +127,7 @@ __device__ __forceinline__ void store_items(T* row, int64_t t0, int64_t t_lo, in
 }
 
 template <class T, int NT>
-__global__ void __launch_bounds__(kThreads) scan_kernel(ScanParams p) {
+__global__ void __launch_bounds__(kThreads) scan_block_kernel(ScanParams p) {
   const int N = NT > 0 ? NT : p.d_state;
   const int64_t d = blockIdx.x;
   const int s = blockIdx.y;
@@ -169,16 +198,284 @@ __global__ void __launch_bounds__(kThreads) scan_kernel(ScanParams p) {
   }
   for (int n = threadIdx.x; n < N; n += kThreads) state[n] = h_carry[n];
 }
+// ---- Segment-parallel two-pass scan for d_state == 16 ----------------------------------
+constexpr int kSegThreads = 128;  // one channel per thread
+constexpr int kSegN = 16;
+constexpr int kStage = 64;        // time steps of B/C staged in shared memory at a time
+constexpr int64_t kSegMinSteps = 2048;  // below this the block-scan kernel has lower latency
+constexpr float kLog2e = 1.4426950408889634f;
+
+__device__ __forceinline__ float fast_exp2(float x) {
+  float r;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(r) : "f"(x));
+  return r;
+}
+
+// Eight elements of T as raw 16-byte vectors.
+template <class T>
+struct Raw8 {
+  uint4 r[sizeof(T) / 2];
+};
+template <class T>
+__device__ __forceinline__ bool whole8(const T* row, int64_t t0, int64_t lo, int64_t hi) {
+  return t0 >= lo && t0 + 8 <= hi && (reinterpret_cast<uintptr_t>(row + t0) & 15) == 0;
+}
+template <class T>
+__device__ __forceinline__ void load_raw8(const T* row, int64_t t0, Raw8<T>& v) {
+#pragma unroll
+  for (int i = 0; i < int(sizeof(T) / 2); ++i) v.r[i] = reinterpret_cast<const uint4*>(row + t0)[i];
+}
+// out = row[t0 .. t0 + 8) (0 outside [lo, hi)), from `pre` when it was prefetched.
+template <class T>
+__device__ __forceinline__ void get8(const T* row, int64_t t0, int64_t lo, int64_t hi, const Raw8<T>& pre, bool pre_ok,
+                                     float (&out)[kItems]) {
+  if (pre_ok) {
+    const T* e = reinterpret_cast<const T*>(pre.r);
+#pragma unroll
+    for (int i = 0; i < 8; ++i) out[i] = cuda::to_f32(e[i]);
+  } else {
+#pragma unroll
+    for (int j = 0; j < 8; ++j) out[j] = t0 + j >= lo && t0 + j < hi ? cuda::to_f32(row[t0 + j]) : 0.0f;
+  }
+}
+
+struct Segment {
+  int64_t lo, hi;  // steps [lo, hi) of the packed time axis
+  int64_t k, K;    // segment k of K
+};
+// Segment k of sequence s: the sequence's steps cut at base + j * L, base = start rounded
+// down to 8 (so segments after the first start 16-byte aligned). K = 0 for an empty sequence.
+__device__ __forceinline__ Segment segment_of(const ScanParams& p, int s, int64_t k, int64_t L) {
+  const int64_t t_begin = p.seq_start[s], t_end = p.seq_start[s + 1];
+  const int64_t base = t_begin - t_begin % 8;
+  Segment g;
+  g.k = k;
+  g.K = t_end > t_begin ? (t_end - base + L - 1) / L : 0;
+  g.lo = base + k * L > t_begin ? base + k * L : t_begin;
+  g.hi = base + (k + 1) * L < t_end ? base + (k + 1) * L : t_end;
+  return g;
+}
+// Scratch for a segment that is not its sequence's last: 17 floats (end state from zero
+// [16], sum of delta) written by pass 1, replaced by the start state [16] by the combine
+// pass, read by pass 2 before it writes y there. It lies inside y's own row for channel d
+// over the segment (>= L - 7 >= 57 elements), which only this segment's pass 2 writes.
+template <class T>
+__device__ __forceinline__ float* seg_scratch(const ScanParams& p, int64_t d, int64_t lo) {
+  const uintptr_t a = reinterpret_cast<uintptr_t>(static_cast<T*>(p.y) + d * p.y_cstride + lo);
+  return reinterpret_cast<float*>((a + 3) & ~uintptr_t(3));
+}
+
+// kOut = false: pass 1 (end state from zero and sum of delta, for all but the last segment).
+// kOut = true: pass 2 (from the true start state: y, and the final state for the last segment).
+// One thread per channel, marching in time over its segment, all 16 states in registers;
+// B/C for 64 steps at a time in shared memory (read as broadcasts), loads one group ahead.
+template <class T, bool kOut>
+__global__ void __launch_bounds__(kSegThreads, 4) scan_seg_kernel(ScanParams p, int64_t L) {
+  const Segment g = segment_of(p, blockIdx.z, blockIdx.y, L);
+  if (g.k >= g.K || (!kOut && g.k == g.K - 1)) return;
+  const int64_t lo = g.lo, hi = g.hi;
+  const int64_t d_raw = int64_t(blockIdx.x) * kSegThreads + threadIdx.x;
+  const bool active = d_raw < p.d_inner;
+  const int64_t d = active ? d_raw : p.d_inner - 1;  // idle threads help with B/C and barriers
+
+  __shared__ __align__(16) float bc[2][kStage][2 * kSegN];  // [buf][step][B 0..15, C 16..31]
+
+  float h[kSegN], A2[kSegN];
+  float* slot = p.state + int64_t(p.seq_slot[blockIdx.z]) * p.slot_stride + d * kSegN;
+  const float* h_src = kOut ? (g.k == g.K - 1 ? slot : seg_scratch<T>(p, d, lo)) : nullptr;
+#pragma unroll
+  for (int n = 0; n < kSegN; ++n) {
+    h[n] = kOut ? h_src[n] : 0.0f;
+    A2[n] = p.A[d * kSegN + n] * kLog2e;
+  }
+  const float dt_bias = p.dt_bias ? p.dt_bias[d] : 0.0f;
+  const float Dd = p.D ? p.D[d] : 0.0f;
+  const T* u_row = static_cast<const T*>(p.u) + d * p.u_cstride;
+  const T* dt_row = static_cast<const T*>(p.dt) + d * p.dt_cstride;
+  const T* z_row = kOut && p.z ? static_cast<const T*>(p.z) + d * p.z_cstride : nullptr;
+  T* y_row = static_cast<T*>(p.y) + d * p.y_cstride;
+
+  // Staging: warp w loads steps [ts + 16 w, +16) of row `lane` (B rows 0..15, C rows 16..31).
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const bool stager = kOut || lane < kSegN;
+  const T* bc_row = static_cast<const T*>(lane < kSegN ? p.B : p.C) + int64_t(lane % kSegN) * p.bc_cstride;
+  Raw8<T> st_raw[2];
+  bool st_ok[2];
+  auto stage_fetch = [&](int64_t ts) {
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      const int64_t t0 = ts + 16 * warp + 8 * i;
+      st_ok[i] = stager && whole8(bc_row, t0, lo, hi);
+      if (st_ok[i]) load_raw8(bc_row, t0, st_raw[i]);
+    }
+  };
+  auto stage_store = [&](int64_t ts, int buf) {
+    if (!stager) return;
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      float v[kItems];
+      get8(bc_row, ts + 16 * warp + 8 * i, lo, hi, st_raw[i], st_ok[i], v);
+#pragma unroll
+      for (int j = 0; j < 8; ++j) bc[buf][16 * warp + 8 * i + j][lane] = v[j];
+    }
+  };
+
+  const int64_t first = lo - lo % 8;  // groups of 8 steps aligned in the packed axis
+  stage_fetch(first);
+  stage_store(first, 0);
+  __syncthreads();
+
+  Raw8<T> pu, pdt, pz;
+  bool pu_ok = whole8(u_row, first, lo, hi), pdt_ok = whole8(dt_row, first, lo, hi);
+  bool pz_ok = z_row && whole8(z_row, first, lo, hi);
+  if (pu_ok) load_raw8(u_row, first, pu);
+  if (pdt_ok) load_raw8(dt_row, first, pdt);
+  if (pz_ok) load_raw8(z_row, first, pz);
+  float dsum = 0.0f;
+
+  int buf = 0;
+  for (int64_t ts = first; ts < hi; ts += kStage, buf ^= 1) {
+    const bool more = ts + kStage < hi;
+    if (more) stage_fetch(ts + kStage);
+    const int groups = int((hi - ts + 7) / 8 < kStage / 8 ? (hi - ts + 7) / 8 : kStage / 8);
+#pragma unroll 1
+    for (int gi = 0; gi < groups; ++gi) {
+      const int64_t t0 = ts + 8 * gi;
+      float dl[kItems], du[kItems], y[kItems];  // delta, delta * u, y (from D * u)
+      {
+        float u[kItems], dtv[kItems];
+        get8(u_row, t0, lo, hi, pu, pu_ok, u);
+        get8(dt_row, t0, lo, hi, pdt, pdt_ok, dtv);
+#pragma unroll
+        for (int j = 0; j < kItems; ++j) {
+          const bool in = t0 + j >= lo && t0 + j < hi;
+          dl[j] = in ? cuda::softplus(dtv[j] + dt_bias) : 0.0f;
+          du[j] = dl[j] * u[j];
+          y[j] = Dd * u[j];
+          dsum += dl[j];
+        }
+      }
+      // next group's u and dt, in flight during this group's work
+      const int64_t t1 = t0 + 8;
+      pu_ok = whole8(u_row, t1, lo, hi);
+      pdt_ok = whole8(dt_row, t1, lo, hi);
+      if (pu_ok) load_raw8(u_row, t1, pu);
+      if (pdt_ok) load_raw8(dt_row, t1, pdt);
+#pragma unroll
+      for (int j = 0; j < kItems; ++j) {
+        const float4* bcs = reinterpret_cast<const float4*>(bc[buf][8 * gi + j]);
+        float acc = y[j];
+#pragma unroll
+        for (int q = 0; q < kSegN / 4; ++q) {
+          const float4 b4 = bcs[q];
+          const float bq[4] = {b4.x, b4.y, b4.z, b4.w};
+          float cq[4];
+          if (kOut) {
+            const float4 c4 = bcs[kSegN / 4 + q];
+            cq[0] = c4.x; cq[1] = c4.y; cq[2] = c4.z; cq[3] = c4.w;
+          }
+#pragma unroll
+          for (int i = 0; i < 4; ++i) {
+            const int n = 4 * q + i;
+            h[n] = fmaf(fast_exp2(dl[j] * A2[n]), h[n], du[j] * bq[i]);
+            if (kOut) acc = fmaf(h[n], cq[i], acc);
+          }
+        }
+        y[j] = acc;
+      }
+      if (z_row) {
+        float z[kItems];
+        get8(z_row, t0, lo, hi, pz, pz_ok, z);
+#pragma unroll
+        for (int j = 0; j < kItems; ++j) y[j] *= cuda::silu(z[j]);
+        pz_ok = whole8(z_row, t1, lo, hi);
+        if (pz_ok) load_raw8(z_row, t1, pz);
+      }
+      if (kOut && active) store_items(y_row, t0, lo, hi, y);
+    }
+    if (more) stage_store(ts + kStage, buf ^ 1);
+    __syncthreads();
+  }
+  if (!active) return;
+  if (kOut) {
+    if (g.k == g.K - 1) {
+#pragma unroll
+      for (int n = 0; n < kSegN; ++n) slot[n] = h[n];
+    }
+  } else {
+    float* scratch = seg_scratch<T>(p, d, lo);
+#pragma unroll
+    for (int n = 0; n < kSegN; ++n) scratch[n] = h[n];
+    scratch[kSegN] = dsum;
+  }
+}
+
+// Chains the segments of each (sequence, channel, state) from the slot state: writes each
+// non-last segment's start state into its scratch and the last segment's into the slot.
+template <class T>
+__global__ void __launch_bounds__(256) scan_seg_combine(ScanParams p, int64_t L) {
+  const int64_t idx = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (idx >= p.d_inner * kSegN) return;
+  const int64_t d = idx / kSegN;
+  const int n = int(idx % kSegN);
+  const int s = blockIdx.y;
+  const int64_t K = segment_of(p, s, 0, L).K;
+  if (K < 2) return;
+  float* slot = p.state + int64_t(p.seq_slot[s]) * p.slot_stride + d * kSegN + n;
+  const float A2 = p.A[d * kSegN + n] * kLog2e;
+  float h = *slot;
+#pragma unroll 4
+  for (int64_t k = 0; k < K - 1; ++k) {
+    float* scr = seg_scratch<T>(p, d, segment_of(p, s, k, L).lo);
+    const float h_end = scr[n], dsum = scr[kSegN];
+    scr[n] = h;
+    h = fmaf(fast_exp2(A2 * dsum), h, h_end);
+  }
+  *slot = h;
+}
+
+int num_sms() {
+  static const int sms = [] {
+    int dev = 0, n = 0;
+    cudaGetDevice(&dev);
+    cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev);
+    return n > 0 ? n : 1;
+  }();
+  return sms;
+}
+
+// Segment length: about three blocks per SM in total (one wave; longer segments beat more,
+// shorter ones), in multiples of 64 steps.
+int64_t seg_length(const ScanParams& p) {
+  const int64_t groups = (p.d_inner + kSegThreads - 1) / kSegThreads;
+  const int64_t segs = std::max<int64_t>(1, 3 * num_sms() / groups);
+  int64_t L = (p.n + segs - 1) / segs;
+  L = std::max<int64_t>((L + 63) / 64 * 64, 64);
+  while ((p.n + 7 + L - 1) / L > 65535) L *= 2;
+  return L;
+}
 }  // namespace
 
 void launch_scan(const ScanParams& p, void* stream) {
   if (p.n == 0 || p.d_inner == 0) return;  // d_state <= kMaxState: checked by MambaConfig
   cuda::type_switch(p.act_type, [&](auto t) {
     using T = decltype(t);
-    dim3 grid(unsigned(p.d_inner), unsigned(p.n_seqs));
     auto st = static_cast<cudaStream_t>(stream);
-    if (p.d_state == 16) scan_kernel<T, 16><<<grid, kThreads, 0, st>>>(p);
-    else scan_kernel<T, 0><<<grid, kThreads, 0, st>>>(p);
+    if (p.d_state == kSegN && p.n >= kSegMinSteps) {
+      const int64_t L = seg_length(p);
+      dim3 grid(unsigned((p.d_inner + kSegThreads - 1) / kSegThreads), unsigned((p.n + 7 + L - 1) / L),
+                unsigned(p.n_seqs));
+      if (p.n + 7 > L) {  // some sequence may have more than one segment
+        scan_seg_kernel<T, false><<<grid, kSegThreads, 0, st>>>(p, L);
+        dim3 cgrid(unsigned((p.d_inner * kSegN + 255) / 256), unsigned(p.n_seqs));
+        scan_seg_combine<T><<<cgrid, 256, 0, st>>>(p, L);
+      }
+      scan_seg_kernel<T, true><<<grid, kSegThreads, 0, st>>>(p, L);
+    } else {
+      dim3 grid(unsigned(p.d_inner), unsigned(p.n_seqs));
+      if (p.d_state == 16) scan_block_kernel<T, 16><<<grid, kThreads, 0, st>>>(p);
+      else scan_block_kernel<T, 0><<<grid, kThreads, 0, st>>>(p);
+    }
   });
   MF_CHECK_LAUNCH("scan");
 }
