@@ -6,6 +6,7 @@
 
 #include "apps/cli.h"
 #include "bench/encoder_bench.h"
+#include "bench/pipeline_bench.h"
 #include "bench/gpu_bench.h"
 
 namespace po = boost::program_options;
@@ -19,6 +20,8 @@ int cmd_bench(const Args& args) {
   int64_t stream_tokens = 0;
   int64_t tokens = 0, chunk = 1024;
   int threads = 0, rounds = 3;
+  std::string pipeline_input;
+  int64_t batch = 8;
   po::options_description opts(
       "mambaflow bench: encoder throughput (random weights) against the same GEMMs alone,\n"
       "measured in the same run. With --device cuda: GPU throughput (1 and 8 streams), the\n"
@@ -35,11 +38,25 @@ int cmd_bench(const Args& args) {
       "long-tokens", po::value(&long_tokens)->default_value(16 << 20), "GPU: stream length of the memory check (0: skip)")(
       "compare", po::value(&compare_dir), "GPU: model dir with reference.safetensors from bench/transformers_compare.py")(
       "long-stream", po::value(&stream_tokens)->default_value(0), "GPU: run one stream of N tokens through a tiny model and check its state (N > 2^31 checks 64-bit positions)")(
-      "threads", po::value(&threads)->default_value(0), "CPU threads (0: all cores)");
+      "threads", po::value(&threads)->default_value(0), "CPU threads (0: all cores)")(
+      "pipeline", po::value(&pipeline_input), "DNA pipeline end to end on this FASTA/FASTQ/BAM vs the encoder "
+                                              "alone (--shape dna by default; --device, --dtype, --chunk, --batch)")(
+      "batch", po::value(&batch)->default_value(8), "--pipeline: streams per encoder step");
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(opts).run(), vm);
   if (vm.count("help")) { std::cout << opts << "\n"; return 0; }
   po::notify(vm);
+  if (!pipeline_input.empty()) {
+    set_threads(threads);
+    bench::PipelineBenchOptions p;
+    p.input = pipeline_input;
+    p.shape = vm["shape"].defaulted() ? "dna" : shape;
+    p.device = device;
+    p.dtype = vm["dtype"].defaulted() && device == "cpu" ? "f32" : dtype;
+    p.chunk = vm["chunk"].defaulted() ? 65536 : chunk;
+    p.batch = batch;
+    return bench::run_pipeline_bench(p) ? 0 : 1;
+  }
   if (device != "cpu") {
     bench::GpuBenchOptions g;
     g.device = device;

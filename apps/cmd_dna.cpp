@@ -1,5 +1,6 @@
 // mambaflow classify | tag | embed: the DNA pipeline (pipeline/dna_pipeline.h) from the
 // command line.
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
@@ -23,6 +24,12 @@ namespace po = boost::program_options;
 namespace mf::cli {
 
 namespace {
+
+double peak_rss_mib() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return double(u.ru_maxrss) / 1024.0;  // KiB on Linux
+}
 
 std::string human(double v, const char* unit) {
   const char* pre[] = {"", "k", "M", "G", "T"};
@@ -253,9 +260,9 @@ int run_dna(Task command, const Args& args) {
   for (const auto& f : st.failures) std::fprintf(stderr, "mambaflow: error: %s\n", f.message.c_str());
   for (const auto& r : st.incomplete) std::fprintf(stderr, "mambaflow: incomplete: %s\n", r.c_str());
   if (!quiet || !st.failures.empty() || st.interrupted)
-    std::fprintf(stderr, "mambaflow: %lld record(s), %s from %lld input(s) in %.2f s (%s)%s%s\n",
+    std::fprintf(stderr, "mambaflow: %lld record(s), %s from %lld input(s) in %.2f s (%s, peak memory %.0f MiB)%s%s\n",
                  (long long)st.records, human(double(st.bases), "bases").c_str(), (long long)st.inputs, st.seconds,
-                 human(double(st.bases) / std::max(st.seconds, 1e-9), "bases/s").c_str(),
+                 human(double(st.bases) / std::max(st.seconds, 1e-9), "bases/s").c_str(), peak_rss_mib(),
                  st.failures.empty() ? "" : ("; " + std::to_string(st.failures.size()) + " input(s) failed").c_str(),
                  st.interrupted ? "; interrupted" : "");
   return st.failures.empty() && !st.interrupted ? 0 : 1;
