@@ -238,6 +238,12 @@ std::string DnaPipeline::describe() const {
          std::string(dtype_name(impl_->o.dtype));
 }
 
+int64_t DnaPipeline::host_buffer_bytes(int64_t inputs) const {
+  const Impl& m = *impl_;
+  const int64_t r = std::min<int64_t>(m.readers(), std::max<int64_t>(inputs, 1));
+  return 3 * m.budget * m.D * 4 + m.in_flight(r) * m.o.chunk * 4;
+}
+
 ProgressSnapshot DnaPipeline::progress() const {
   const Impl& m = *impl_;
   ProgressSnapshot p;
@@ -272,11 +278,11 @@ PipelineStats DnaPipeline::run(const std::vector<std::string>& inputs, ResultSin
     m.bytes_total = total;
   }
 
-  std::vector<std::vector<int32_t>> tokens;
-  tokens.resize(size_t(nbufs));
+  std::vector<std::vector<int32_t>> tokens(static_cast<size_t>(nbufs), std::vector<int32_t>(size_t(chunk)));
   BufferPool token_pool{static_cast<int>(nbufs)};
   constexpr int kHidden = 3;
-  std::vector<std::vector<float>> hidden(kHidden);
+  // Allocated (and touched) up front: the host memory a run can use is fixed from the start.
+  std::vector<std::vector<float>> hidden(kHidden, std::vector<float>(size_t(m.budget * D), 0.0f));
   BufferPool hidden_pool(kHidden);
   tbb::concurrent_bounded_queue<Chunk> queue;
 
@@ -503,11 +509,17 @@ PipelineStats DnaPipeline::run(const std::vector<std::string>& inputs, ResultSin
         if (readers_done && deferred.empty()) return;
         continue;
       }
+      if (stop && stop->load()) {
+        // Stopped: chunks not yet encoded are dropped (the records still end cleanly), so
+        // Ctrl-C does not wait for the whole in-flight pool to go through the encoder.
+        for (auto& c : b->chunks) c.n = 0;
+        std::fill(b->row.begin(), b->row.end(), 0);
+        total = 0;
+      }
       if (!fatal.load()) {
         try {
           b->hidden = hidden_pool.acquire([&] { return fatal.load(); });
           if (b->hidden >= 0) {
-            hidden[size_t(b->hidden)].resize(size_t(std::max<int64_t>(total, 1) * D));
             std::vector<StreamChunk> work;
             for (size_t i = 0; i < b->chunks.size(); ++i) {
               Chunk& c = b->chunks[i];

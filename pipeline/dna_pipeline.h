@@ -15,8 +15,8 @@
 // of host buffers, so host memory is bounded by chunk, batch and in_flight, not by the input.
 //
 // A bad input (unreadable file, invalid character) is reported with file, record and line in
-// the result and the other inputs go on. `stop` (e.g. set on Ctrl-C) ends reading at once;
-// chunks already read still go through, so every record's results end cleanly.
+// the result and the other inputs go on. `stop` (e.g. set on Ctrl-C) ends reading at once and
+// drops chunks not yet encoded; every record still ends cleanly (cut short: Interrupted).
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -76,6 +76,9 @@ class DnaPipeline {
                     const std::atomic<bool>* stop = nullptr);
   // Safe to call from another thread while run() works.
   ProgressSnapshot progress() const;
+  // Host memory of the chunk and hidden-state buffers for a run over `inputs` inputs (fixed
+  // for the run: 3 x max(chunk, 65536) x d_model x 4 + in_flight x chunk x 4 bytes).
+  int64_t host_buffer_bytes(int64_t inputs) const;
   // What runs where, e.g. "cuda:0 (NVIDIA H100), bf16".
   std::string describe() const;
 
