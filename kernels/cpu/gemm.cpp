@@ -1,32 +1,33 @@
+#include <immintrin.h>
 #include <tbb/parallel_for.h>
 
-#include <immintrin.h>
-
 #include <algorithm>
+#include <vector>
 
 #include "kernels/cpu/vmath.h"
 #include "kernels/gemm.h"
 
 namespace mf::kernels {
 
-// C[i, j] = bias[j] + dot(A[i, :], B[j, :]): both operands are read along k (A rows are
-// tokens, B rows are nn.Linear weight rows), SIMD over k, a RB x CB register block of dot
-// products at a time. Every output is computed by the same sequence of operations whatever
-// its position in a block, the number of rows, the tiling or the thread count: lanes
-// accumulate k in order, one fixed reduction tree folds the lanes, then the bias is added.
-// That makes the CPU encoder bitwise independent of chunking, batching and --threads, which a
-// BLAS library does not give (OpenBLAS rounds a row differently depending on where it falls in
-// its micro-tiles: measured, docs/DESIGN-NOTES.md). The price is speed: see BENCHMARKS.md.
+// C[i, j] = bias[j] + sum_k A[i, k] B[j, k], B in nn.Linear layout [n, k].
+//
+// Our own kernel rather than a BLAS library, for one property: every output is computed by
+// the same sequence of operations whatever the number of rows, its position in a block, the
+// tiling or the thread count (one fused multiply-add per k, in k order, then the bias). That
+// makes the CPU encoder bitwise independent of chunking, batching and --threads. OpenBLAS
+// rounds a row differently depending on where it falls in its micro-tiles (measured: up to
+// 1e-5 between a row computed alone and inside a 64-row call; docs/DESIGN-NOTES.md).
+//
+// Layout: B is packed per call into panels of NR = 2 vectors of columns, k-major
+// ([k][NR], zero-padded past n); a MR x NR register block keeps MR x 2 vector accumulators,
+// broadcasting one A element per row and k (the BLIS-style outer-product micro-kernel).
 namespace {
 using cpu::vf;
 constexpr int W = cpu::kVecLanes;
-
-inline vf load_k(const float* p, int64_t left) {  // p[0, min(W, left)), zero-padded
-  if (left >= W) return cpu::vload(p);
-  alignas(64) float t[W] = {};
-  for (int64_t i = 0; i < left; ++i) t[i] = p[i];
-  return cpu::vload(t);
-}
+constexpr int NR = 2 * W;
+constexpr int MR = 6;
+constexpr int64_t kRowTile = 16 * MR;  // rows per task
+constexpr int64_t kPanelsPerTask = 4;
 
 // acc + a * b as one fused operation everywhere (explicit, so that no block shape is left to
 // the compiler's contraction choices); without FMA hardware, a multiply then an add.
@@ -41,65 +42,79 @@ inline vf fma(vf a, vf b, vf acc) {
 #endif
 }
 
-inline float fold(vf v) {  // fixed pairwise tree over the lanes
-  alignas(64) float t[W];
-  cpu::vstore(t, v);
-  for (int w = W / 2; w >= 1; w /= 2)
-    for (int i = 0; i < w; ++i) t[i] = t[i] + t[i + w];
-  return t[0];
+inline vf splat(float x) {
+#if MF_VEC_LANES == 16
+  return vf(_mm512_set1_ps(x));
+#elif MF_VEC_LANES == 8
+  return vf(_mm256_set1_ps(x));
+#else
+  vf v;
+  for (int i = 0; i < W; ++i) v[i] = x;
+  return v;
+#endif
 }
 
-template <int RB, int CB>
-__attribute__((always_inline)) inline void block(const GemmParams& p, int64_t i0, int64_t j0) {
-  vf acc[RB][CB] = {};
+template <int R>
+void micro(const GemmParams& p, const float* panel, int64_t i0, int64_t j0) {
+  vf acc[R][2] = {};
   const float* a = p.a + i0 * p.lda;
-  const float* b = p.b + j0 * p.ldb;
-  int64_t kk = 0;
-  for (; kk + W <= p.k; kk += W) {
-    vf av[RB], bv[CB];
-    for (int r = 0; r < RB; ++r) av[r] = cpu::vload(a + r * p.lda + kk);
-    for (int c = 0; c < CB; ++c) bv[c] = cpu::vload(b + c * p.ldb + kk);
-    for (int r = 0; r < RB; ++r)
-      for (int c = 0; c < CB; ++c) acc[r][c] = fma(av[r], bv[c], acc[r][c]);
-  }
-  if (kk < p.k) {  // the last, partial step: zero-padded (same arithmetic as a full one)
-    vf av[RB], bv[CB];
-    for (int r = 0; r < RB; ++r) av[r] = load_k(a + r * p.lda + kk, p.k - kk);
-    for (int c = 0; c < CB; ++c) bv[c] = load_k(b + c * p.ldb + kk, p.k - kk);
-    for (int r = 0; r < RB; ++r)
-      for (int c = 0; c < CB; ++c) acc[r][c] = fma(av[r], bv[c], acc[r][c]);
-  }
-  for (int r = 0; r < RB; ++r)
-    for (int c = 0; c < CB; ++c) {
-      const float s = fold(acc[r][c]);
-      p.c[(i0 + r) * p.ldc + j0 + c] = p.bias ? p.bias[j0 + c] + s : s;
+  for (int64_t k = 0; k < p.k; ++k) {
+    const vf b0 = cpu::vload(panel + k * NR), b1 = cpu::vload(panel + k * NR + W);
+    for (int r = 0; r < R; ++r) {
+      const vf av = splat(a[r * p.lda + k]);
+      acc[r][0] = fma(av, b0, acc[r][0]);
+      acc[r][1] = fma(av, b1, acc[r][1]);
     }
+  }
+  const int64_t cols = std::min<int64_t>(NR, p.n - j0);
+  for (int r = 0; r < R; ++r) {
+    alignas(64) float t[NR];
+    cpu::vstore(t, acc[r][0]);
+    cpu::vstore(t + W, acc[r][1]);
+    float* c = p.c + (i0 + r) * p.ldc + j0;
+    for (int64_t j = 0; j < cols; ++j) c[j] = p.bias ? t[j] + p.bias[j0 + j] : t[j];
+  }
 }
 
-constexpr int64_t kRB = 4, kCB = 4;        // register block
-constexpr int64_t kRowTile = 64, kColTile = 64;  // a task: B rows stay in L1 across its rows
-
-void tile(const GemmParams& p, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
-  int64_t j = j0;
-  for (; j + kCB <= j1; j += kCB) {
-    int64_t i = i0;
-    for (; i + kRB <= i1; i += kRB) block<kRB, kCB>(p, i, j);
-    for (; i < i1; ++i) block<1, kCB>(p, i, j);
-  }
-  for (; j < j1; ++j) {
-    int64_t i = i0;
-    for (; i + kRB <= i1; i += kRB) block<kRB, 1>(p, i, j);
-    for (; i < i1; ++i) block<1, 1>(p, i, j);
+void rows(const GemmParams& p, const float* panel, int64_t i0, int64_t i1, int64_t j0) {
+  int64_t i = i0;
+  for (; i + MR <= i1; i += MR) micro<MR>(p, panel, i, j0);
+  switch (i1 - i) {
+    case 5: micro<5>(p, panel, i, j0); break;
+    case 4: micro<4>(p, panel, i, j0); break;
+    case 3: micro<3>(p, panel, i, j0); break;
+    case 2: micro<2>(p, panel, i, j0); break;
+    case 1: micro<1>(p, panel, i, j0); break;
+    default: break;
   }
 }
 }  // namespace
 
 void gemm_cpu(const GemmParams& p) {
   if (p.m == 0 || p.n == 0) return;
-  const int64_t rt = (p.m + kRowTile - 1) / kRowTile, ct = (p.n + kColTile - 1) / kColTile;
-  tbb::parallel_for(int64_t(0), rt * ct, [&](int64_t t) {
-    const int64_t i0 = (t / ct) * kRowTile, j0 = (t % ct) * kColTile;
-    tile(p, i0, std::min(p.m, i0 + kRowTile), j0, std::min(p.n, j0 + kColTile));
+  const int64_t panels = (p.n + NR - 1) / NR;
+  // Packed B, reused between calls of this thread (no allocation per call).
+  thread_local std::vector<float> packed;
+  packed.resize(size_t(panels * p.k * NR));
+  float* const pk = packed.data();  // (inside the tasks, `packed` would name their thread's)
+  tbb::parallel_for(int64_t(0), panels, [&](int64_t q) {
+    float* dst = pk + q * p.k * NR;
+    for (int c = 0; c < NR; ++c) {
+      const int64_t j = q * NR + c;
+      if (j < p.n) {
+        const float* src = p.b + j * p.ldb;
+        for (int64_t k = 0; k < p.k; ++k) dst[k * NR + c] = src[k];
+      } else {
+        for (int64_t k = 0; k < p.k; ++k) dst[k * NR + c] = 0.0f;
+      }
+    }
+  });
+  const int64_t row_tiles = (p.m + kRowTile - 1) / kRowTile;
+  const int64_t panel_groups = (panels + kPanelsPerTask - 1) / kPanelsPerTask;
+  tbb::parallel_for(int64_t(0), row_tiles * panel_groups, [&](int64_t t) {
+    const int64_t i0 = (t / panel_groups) * kRowTile, i1 = std::min(p.m, i0 + kRowTile);
+    const int64_t q0 = (t % panel_groups) * kPanelsPerTask, q1 = std::min(panels, q0 + kPanelsPerTask);
+    for (int64_t q = q0; q < q1; ++q) rows(p, pk + q * p.k * NR, i0, i1, q * NR);
   });
 }
 
