@@ -41,22 +41,13 @@ struct SequenceReader::Impl {
   }
 };
 
-namespace {
-int64_t file_size(const std::string& path) {
-  std::error_code ec;
-  if (path == "-" || !std::filesystem::is_regular_file(path, ec)) return 0;
-  const auto n = std::filesystem::file_size(path, ec);
-  return ec ? 0 : int64_t(n);
-}
-}  // namespace
-
 SequenceReader::SequenceReader(const std::string& path) : impl_(new Impl), path_(path) {
   impl_->fp = bgzf_open(path.c_str(), "r");
   if (!impl_->fp)
     fail(path == "-" ? std::string("standard input") : path, ": cannot open: ",
          errno ? std::strerror(errno) : "not readable");
   if (path == "-") path_ = "<stdin>";
-  size_ = file_size(path);
+  size_ = input_size(path);
 }
 
 SequenceReader::SequenceReader(hFILE* file, const std::string& path) : impl_(new Impl), path_(path) {
@@ -65,7 +56,7 @@ SequenceReader::SequenceReader(hFILE* file, const std::string& path) : impl_(new
     hclose_abruptly(file);
     fail(path, ": cannot read: not a plain, gzip or bgzip stream");
   }
-  size_ = file_size(path);
+  size_ = input_size(path);
   if (path == "-") path_ = "<stdin>";
 }
 

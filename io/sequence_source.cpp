@@ -29,12 +29,6 @@ struct FreeDeleter { void operator()(void* p) const { std::free(p); } };
 
 std::string shown(const std::string& path) { return path == "-" ? "<stdin>" : path; }
 
-int64_t file_size(const std::string& path) {
-  std::error_code ec;
-  if (path == "-" || !std::filesystem::is_regular_file(path, ec)) return 0;
-  const auto n = std::filesystem::file_size(path, ec);
-  return ec ? 0 : int64_t(n);
-}
 
 int32_t complement(int32_t t) {
   switch (t) {
@@ -135,7 +129,7 @@ class FaidxSource final : public SequenceSource {
 class HtsReadSource final : public SequenceSource {
  public:
   HtsReadSource(htsFile* fp, const std::string& path, bool by_group)
-      : path_(shown(path)), open_path_(path), by_group_(by_group), size_(file_size(path)) {
+      : path_(shown(path)), open_path_(path), by_group_(by_group), size_(input_size(path)) {
     attach(fp);
     if (by_group_) {
       if (path == "-") fail("--by-read-group needs a SAM/BAM/CRAM file, not standard input (it reads the file once per group)");
@@ -274,6 +268,13 @@ class HtsReadSource final : public SequenceSource {
 };
 
 }  // namespace
+
+int64_t input_size(const std::string& path) {
+  std::error_code ec;
+  if (path == "-" || !std::filesystem::is_regular_file(path, ec)) return 0;
+  const auto n = std::filesystem::file_size(path, ec);
+  return ec ? 0 : int64_t(n);
+}
 
 std::unique_ptr<SequenceSource> open_sequence_source(const std::string& path, const SourceOptions& options) {
   if (!options.regions.empty()) {

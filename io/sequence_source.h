@@ -42,6 +42,9 @@ struct SourceOptions {
   bool by_read_group = false;        // SAM/BAM/CRAM: one record per read group
 };
 
+// Size in bytes of the input at `path` when it is a regular file; 0 for "-", pipes, devices.
+int64_t input_size(const std::string& path);
+
 // Opens `path` ("-": standard input) as the right kind of source; mf::Error when it cannot be
 // opened, is of a kind that holds no sequences, or an option does not apply to it.
 std::unique_ptr<SequenceSource> open_sequence_source(const std::string& path, const SourceOptions& options);

@@ -80,12 +80,6 @@ class BufferPool {
   std::vector<int> free_;
 };
 
-int64_t file_size(const std::string& path) {
-  std::error_code ec;
-  if (path == "-" || !std::filesystem::is_regular_file(path, ec)) return 0;
-  const auto n = std::filesystem::file_size(path, ec);
-  return ec ? 0 : int64_t(n);
-}
 
 // Puts records in input order in front of an ordered sink: events of the record being
 // waited for go straight through; others are kept until their turn.
@@ -274,7 +268,7 @@ PipelineStats DnaPipeline::run(const std::vector<std::string>& inputs, ResultSin
   m.bytes_finished = 0;
   {
     int64_t total = 0;
-    for (const auto& in : inputs) total += file_size(in);
+    for (const auto& in : inputs) total += input_size(in);
     m.bytes_total = total;
   }
 
@@ -304,7 +298,7 @@ PipelineStats DnaPipeline::run(const std::vector<std::string>& inputs, ResultSin
       const int64_t idx = next_input++;
       if (idx >= int64_t(inputs.size())) return;
       const std::string& path = inputs[size_t(idx)];
-      const int64_t size = file_size(path);
+      const int64_t size = input_size(path);
       int64_t records = 0;
       std::shared_ptr<RecordStream> cur;
       int held = -1;
