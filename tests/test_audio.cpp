@@ -1,0 +1,170 @@
+// Audio sources (libsndfile + libsoxr) and the mu-law front-end: files written here in each
+// format, resampling accuracy, chunking independence, channels, raw PCM, and clear errors.
+#include <sndfile.h>
+
+#include <cmath>
+#include <random>
+
+#include "io/audio_source.h"
+#include "ops/error.h"
+#include "ops/mulaw.h"
+#include "tests/util.h"
+
+using namespace mf;
+using Catch::Matchers::Contains;
+
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+// Writes `frames` frames of a sine (channel 0) and `other` (channels >= 1) with libsndfile.
+bool write_audio(const mft::fs::path& p, int format, int rate, int channels, int64_t frames, double hz,
+                 float amp = 0.5f, float other = 0.0f) {
+  SF_INFO info{};
+  info.samplerate = rate;
+  info.channels = channels;
+  info.format = format;
+  SNDFILE* f = sf_open(p.c_str(), SFM_WRITE, &info);
+  if (!f) return false;
+  std::vector<float> buf(size_t(frames * channels));
+  for (int64_t i = 0; i < frames; ++i)
+    for (int c = 0; c < channels; ++c)
+      buf[size_t(i * channels + c)] = c == 0 ? amp * float(std::sin(2 * kPi * hz * double(i) / rate)) : other;
+  const bool ok = sf_writef_float(f, buf.data(), frames) == frames;
+  sf_close(f);
+  return ok;
+}
+
+std::vector<float> read_all(const std::string& path, const AudioOptions& o, size_t piece = 1000) {
+  AudioSource src(path, o);
+  std::vector<float> out, buf(piece);
+  while (size_t n = src.read(buf.data(), buf.size())) out.insert(out.end(), buf.begin(), buf.begin() + long(n));
+  return out;
+}
+
+// Frequency from upward zero crossings over the middle half (edges hold filter transients).
+double frequency(const std::vector<float>& x, int rate) {
+  const size_t a = x.size() / 4, b = 3 * x.size() / 4;
+  size_t first = 0, last = 0, count = 0;
+  for (size_t i = a + 1; i < b; ++i)
+    if (x[i - 1] < 0 && x[i] >= 0) {
+      if (!count) first = i;
+      last = i;
+      ++count;
+    }
+  return count > 1 ? double(count - 1) * rate / double(last - first) : 0;
+}
+
+double rms(const std::vector<float>& x, size_t a, size_t b) {
+  double s = 0;
+  for (size_t i = a; i < b; ++i) s += double(x[i]) * x[i];
+  return std::sqrt(s / double(b - a));
+}
+
+}  // namespace
+
+TEST_CASE("audio: every libsndfile format reads back", "[audio][io]") {
+  mft::TempDir tmp;
+  struct Fmt { const char* name; int format; bool lossy; };
+  const Fmt fmts[] = {{"a.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, false},
+                      {"a.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16, false},
+                      {"a.aiff", SF_FORMAT_AIFF | SF_FORMAT_PCM_24, false},
+                      {"a.ogg", SF_FORMAT_OGG | SF_FORMAT_VORBIS, true},
+                      {"a.opus", SF_FORMAT_OGG | SF_FORMAT_OPUS, true},
+                      {"a.mp3", SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III, true}};
+  for (const Fmt& f : fmts) {
+    INFO(f.name);
+    const int rate = std::string(f.name) == "a.opus" ? 48000 : 16000;
+    if (!write_audio(tmp / f.name, f.format, rate, 1, rate, 440.0)) {
+      WARN("libsndfile cannot write " << f.name << " here; reading it is not tested");
+      continue;
+    }
+    AudioOptions o;
+    o.rate = 0;  // the file's own rate
+    auto x = read_all((tmp / f.name).string(), o);
+    REQUIRE(x.size() >= size_t(rate * 0.95));
+    CHECK(std::abs(frequency(x, rate) - 440.0) < 2.0);
+    CHECK(std::abs(rms(x, x.size() / 4, 3 * x.size() / 4) - 0.5 / std::sqrt(2.0)) < (f.lossy ? 0.05 : 1e-3));
+  }
+}
+
+TEST_CASE("audio: resampling 44.1 kHz stereo to 16 kHz mono keeps a sine", "[audio][io]") {
+  mft::TempDir tmp;
+  REQUIRE(write_audio(tmp / "s.wav", SF_FORMAT_WAV | SF_FORMAT_FLOAT, 44100, 2, 2 * 44100, 1000.0, 0.5f, 0.0f));
+  AudioOptions o;  // 16 kHz, down-mix
+  auto x = read_all((tmp / "s.wav").string(), o);
+  CHECK(std::abs(int64_t(x.size()) - 32000) <= 2);
+  CHECK(std::abs(frequency(x, 16000) - 1000.0) < 0.5);
+  CHECK(std::abs(rms(x, 4000, 28000) - 0.25 / std::sqrt(2.0)) < 2e-3);  // mean of sine and silence
+  o.channel = 0;
+  auto l = read_all((tmp / "s.wav").string(), o);
+  CHECK(std::abs(rms(l, 4000, 28000) - 0.5 / std::sqrt(2.0)) < 2e-3);
+  o.channel = 1;
+  auto r = read_all((tmp / "s.wav").string(), o);
+  CHECK(rms(r, 0, r.size()) < 1e-6);
+  // The output does not depend on how the caller reads it.
+  o.channel = -1;
+  CHECK(read_all((tmp / "s.wav").string(), o, 1) == x);
+  CHECK(read_all((tmp / "s.wav").string(), o, 77777) == x);
+}
+
+TEST_CASE("audio: raw PCM", "[audio][io]") {
+  mft::TempDir tmp;
+  std::vector<int16_t> pcm(8000);
+  for (size_t i = 0; i < pcm.size(); ++i) pcm[i] = int16_t(16000 * std::sin(2 * kPi * 500 * double(i) / 8000));
+  mft::write_file(tmp / "a.raw", std::string(reinterpret_cast<const char*>(pcm.data()), pcm.size() * 2));
+  AudioOptions o;
+  o.pcm = "s16le";
+  o.pcm_rate = 8000;
+  auto x = read_all((tmp / "a.raw").string(), o);  // 8 kHz -> 16 kHz
+  CHECK(std::abs(int64_t(x.size()) - 16000) <= 2);
+  CHECK(std::abs(frequency(x, 16000) - 500.0) < 0.5);
+  o.pcm_rate = 0;
+  CHECK_THROWS_WITH(read_all((tmp / "a.raw").string(), o), Contains("needs a sample rate"));
+  o.pcm = "u8";
+  o.pcm_rate = 8000;
+  CHECK_THROWS_WITH(read_all((tmp / "a.raw").string(), o), Contains("not s16le or f32le"));
+}
+
+TEST_CASE("audio: bad files are clear errors", "[audio][io][errors]") {
+  mft::TempDir tmp;
+  REQUIRE(write_audio(tmp / "ok.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, 16000, 440.0));
+  const std::string wav = mft::read_file(tmp / "ok.wav");
+  mft::write_file(tmp / "cut.wav", wav.substr(0, wav.size() / 2));
+  CHECK_THROWS_WITH(AudioSource((tmp / "cut.wav").string(), {}), Contains("truncated or corrupt"));
+  REQUIRE(write_audio(tmp / "empty.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, 0, 440.0));
+  CHECK_THROWS_WITH(AudioSource((tmp / "empty.wav").string(), {}), Contains("zero length"));
+  mft::write_file(tmp / "text.wav", "this is not audio at all, just some text to fill a header\n");
+  CHECK_THROWS_WITH(AudioSource((tmp / "text.wav").string(), {}), Contains("cannot read as audio"));
+  mft::write_file(tmp / "zero.wav", "");
+  CHECK_THROWS_WITH(AudioSource((tmp / "zero.wav").string(), {}), Contains("zero.wav"));
+  CHECK_THROWS_WITH(AudioSource((tmp / "missing.wav").string(), {}), Contains("missing.wav"));
+  AudioOptions o;
+  o.channel = 3;
+  CHECK_THROWS_WITH(AudioSource((tmp / "ok.wav").string(), o), Contains("--channel 3 does not exist"));
+}
+
+TEST_CASE("mu-law: tokens, round trip and chunking", "[audio][frontend]") {
+  const float xs[] = {-1.5f, -1.0f, -0.5f, 0.0f, 1e-4f, 0.5f, 1.0f, 2.0f};
+  int32_t t[8];
+  mulaw_encode(xs, 8, t);
+  CHECK(t[0] == 0);
+  CHECK(t[1] == 0);
+  CHECK(t[3] == 128);
+  CHECK(t[6] == 255);
+  CHECK(t[7] == 255);
+  for (int i = 1; i < 8; ++i) CHECK(t[i] >= t[i - 1]);
+  // Round trip: within half a quantisation step of the companded value.
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::vector<float> x(10000), y(10000);
+  std::vector<int32_t> tok(10000);
+  for (auto& v : x) v = u(rng);
+  mulaw_encode(x.data(), 10000, tok.data());
+  mulaw_decode(tok.data(), 10000, y.data());
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double f = std::log1p(255.0 * std::abs(x[i])) / std::log1p(255.0);
+    const double g = std::log1p(255.0 * std::abs(y[i])) / std::log1p(255.0);
+    REQUIRE(std::abs(f * (x[i] < 0 ? -1 : 1) - g * (y[i] < 0 ? -1 : 1)) <= 1.0 / 255.0 + 1e-9);
+  }
+}
