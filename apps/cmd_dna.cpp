@@ -11,12 +11,14 @@
 #include <thread>
 
 #include "apps/cli.h"
+#include "io/audio_source.h"
 #include "io/fasta.h"
 #include "io/model_loader.h"
 #include "io/results.h"
 #include "io/task_config.h"
 #include "ops/encoder.h"
 #include "ops/error.h"
+#include "ops/mulaw.h"
 #include "pipeline/dna_pipeline.h"
 
 namespace po = boost::program_options;
@@ -52,7 +54,8 @@ std::string clock_str(double s) {
 // Prints the pipeline's progress on stderr (a terminal) every 250 ms until stopped.
 class ProgressLine {
  public:
-  ProgressLine(const DnaPipeline& p, bool on) : p_(p), on_(on) {
+  // rate > 0: the tokens are audio samples at `rate` per second (progress in audio seconds).
+  ProgressLine(const DnaPipeline& p, bool on, double rate) : p_(p), on_(on), rate_(rate) {
     if (on_) thread_ = std::thread([this] { loop(); });
   }
   ~ProgressLine() { stop(); }
@@ -70,7 +73,15 @@ class ProgressLine {
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
       const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       const ProgressSnapshot q = p_.progress();
-      std::string line = "  " + human(double(q.bases), "bases") + ", " + human(double(q.bases) / std::max(s, 1e-3), "bases/s");
+      std::string line;
+      if (rate_ > 0) {
+        char b[96];
+        const double audio = double(q.bases) / rate_;
+        std::snprintf(b, sizeof b, "  %s of audio, real-time factor %.4f", clock_str(audio).c_str(), s / std::max(audio, 1e-9));
+        line = b;
+      } else {
+        line = "  " + human(double(q.bases), "bases") + ", " + human(double(q.bases) / std::max(s, 1e-3), "bases/s");
+      }
       if (q.bytes_total > 0 && q.bytes_done > 0) {
         const double f = std::min(1.0, double(q.bytes_done) / double(q.bytes_total));
         char b[64];
@@ -85,6 +96,7 @@ class ProgressLine {
   }
   const DnaPipeline& p_;
   bool on_;
+  double rate_;
   std::atomic<bool> done_{false};
   std::thread thread_;
 };
@@ -128,6 +140,9 @@ int run_dna(Task command, const Args& args) {
   int threads = 0;
   float threshold = -1;
   bool by_rg = false, quiet = false;
+  std::string pcm;
+  int pcm_rate = 0, pcm_channels = 1, channel = -1;
+  double chunk_ms = 0;
   std::string head;
   if (command == Task::Classify)
     head = "mambaflow classify: species/class calls over windows of DNA sequences, with per-class\n"
@@ -141,8 +156,10 @@ int run_dna(Task command, const Args& args) {
     head = "mambaflow embed: final-norm hidden states of each sequence record as float32 .npy:\n"
            "[L, d_model] per position, or [windows, d_model] pooled with --window.\n\n"
            "usage: mambaflow embed --model DIR -o OUT INPUT...\n";
-  head += "\nINPUT: FASTA or FASTQ (plain, gzip or bgzip), SAM, BAM or CRAM ('-': standard input).\n"
-          "Each record (or read, or read group) is a stream; coordinates are 0-based, end exclusive.\n";
+  head += "\nINPUT for DNA models: FASTA or FASTQ (plain, gzip or bgzip), SAM, BAM or CRAM ('-': standard\n"
+          "input); each record (or read, or read group) is a stream; coordinates are 0-based, end exclusive.\n"
+          "INPUT for audio models (tokenizer mulaw): WAV, FLAC, OGG, Opus, MP3, ... or raw PCM (--pcm);\n"
+          "each file is a stream, resampled to the model's rate; tag writes events (start/end seconds).\n";
   if (command == Task::Embed)
     head += "-o ending in .npy takes one record; otherwise -o is a directory and record NAME goes to\n"
             "OUT/NAME.npy. Files appear only once complete.\n";
@@ -166,6 +183,13 @@ int run_dna(Task command, const Args& args) {
                                      "FASTA; repeatable; the .fai is created when missing")(
       "by-read-group", po::bool_switch(&by_rg), "SAM/BAM/CRAM: one stream per read group instead of per read")(
       "quiet,q", po::bool_switch(&quiet), "no progress line");
+  po::options_description audio_opts("audio models (tokenizer mulaw)");
+  audio_opts.add_options()("chunk-ms", po::value(&chunk_ms), "audio per chunk in milliseconds (instead of --chunk)")(
+      "channel", po::value(&channel)->default_value(-1), "keep one channel (0-based; default: mean of all)")(
+      "pcm", po::value(&pcm), "raw PCM input: s16le or f32le (with --rate, --channels)")(
+      "rate", po::value(&pcm_rate)->default_value(0), "raw PCM sample rate")(
+      "channels", po::value(&pcm_channels)->default_value(1), "raw PCM channels");
+  opts.add(audio_opts);
   if (command != Task::Embed)
     opts.add_options()("format", po::value(&format)->default_value("tsv"), "tsv, jsonl, bed or bedgraph")(
         "track", po::value(&tracks), "bedgraph: a label to write (repeatable; default: all)");
@@ -202,16 +226,33 @@ int run_dna(Task command, const Args& args) {
   po_.readers = readers;
   po_.source.regions = regions;
   po_.source.by_read_group = by_rg;
+  const bool audio_flags = vm.count("chunk-ms") || !pcm.empty() || channel >= 0;
 
   auto model = load_model(model_dir);
-  if (model->config.vocab_size < dna::kVocab)
-    fail(model_dir, ": vocab_size ", model->config.vocab_size, " is smaller than the DNA vocabulary (",
-         dna::kVocab, " tokens)");
   TaskSpec spec = read_task_spec(*model);
+  const int64_t vocab_needed = spec.tokenizer == "mulaw" ? kMulawTokens : dna::kVocab;
+  if (model->config.vocab_size < vocab_needed)
+    fail(model_dir, ": vocab_size ", model->config.vocab_size, " is smaller than the ", spec.tokenizer,
+         " vocabulary (", vocab_needed, " tokens)");
   if (command != Task::Embed && spec.task != command)
     fail(model_dir, ": this is a '", task_name(spec.task), "' model (config.json \"mambaflow\".task); ",
          spec.task == Task::Embed ? std::string("it has no head to ") + task_name(command) + " with: use mambaflow embed"
                                   : std::string("use mambaflow ") + task_name(spec.task));
+  const bool audio = spec.tokenizer == "mulaw";
+  if (audio) {
+    if (!regions.empty() || by_rg) throw po::error("--region and --by-read-group apply to DNA models; this model reads audio");
+    if (command == Task::Classify) fail(model_dir, ": an audio model: use mambaflow tag (events) or embed");
+    AudioOptions ao;
+    ao.rate = spec.sample_rate;
+    ao.channel = channel;
+    ao.pcm = pcm;
+    ao.pcm_rate = pcm_rate;
+    ao.pcm_channels = pcm_channels;
+    po_.open_source = [ao](const std::string& path) { return open_mulaw_source(path, ao); };
+    if (chunk_ms > 0) po_.chunk = std::max<int64_t>(1, int64_t(chunk_ms * spec.sample_rate / 1000.0));
+  } else if (audio_flags) {
+    throw po::error("--chunk-ms, --pcm and --channel apply to audio models; this model reads DNA");
+  }
   if (command == Task::Embed) {
     spec.task = Task::Embed;
     if (!vm.count("window")) spec.window = 0, spec.stride = 0;  // embed: per position unless asked
@@ -224,7 +265,10 @@ int run_dna(Task command, const Args& args) {
     else if (pooling == "last") spec.pooling = Pooling::Last;
     else throw po::error("--pooling must be mean or last");
   }
-  if (threshold >= 0) spec.thresholds.assign(spec.labels.size(), threshold);
+  if (threshold >= 0) {
+    spec.thresholds.assign(spec.labels.size(), threshold);
+    spec.off_thresholds.clear();  // the same level turns a label off
+  }
   spec.validate("options");
   po_.task = spec;
 
@@ -242,7 +286,18 @@ int run_dna(Task command, const Args& args) {
     t.stride = spec.stride;
     t.tracks = tracks;
     if (!tracks.empty() && t.format != TableFormat::BedGraph) throw po::error("--track applies to --format bedgraph");
-    sink = make_table_sink(t);
+    if (audio) {
+      EventOptions e;
+      e.format = t.format;
+      e.output = out;
+      e.labels = spec.labels;
+      e.thresholds = spec.thresholds;
+      e.off_thresholds = spec.off_thresholds;
+      e.rate = spec.sample_rate;
+      sink = make_event_sink(e);
+    } else {
+      sink = make_table_sink(t);
+    }
   }
   if (!quiet)
     std::fprintf(stderr, "mambaflow: %s on %s, host buffers %.0f MiB; %s%s\n", task_name(command), pipeline.describe().c_str(),
@@ -255,7 +310,7 @@ int run_dna(Task command, const Args& args) {
   install_signal_handlers();
   PipelineStats st;
   {
-    ProgressLine progress(pipeline, !quiet && isatty(2));
+    ProgressLine progress(pipeline, !quiet && isatty(2), audio ? double(spec.sample_rate) : 0.0);
     st = pipeline.run(inputs, *sink, interrupted_flag());
   }
   for (const auto& f : st.failures) std::fprintf(stderr, "mambaflow: error: %s\n", f.message.c_str());

@@ -6,9 +6,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <vector>
 
 #include "ops/error.h"
+#include "ops/mulaw.h"
 
 namespace mf {
 
@@ -142,6 +144,41 @@ size_t AudioSource::read(float* out, size_t max) {
     n += k;
   }
   return n;
+}
+
+namespace {
+class MulawSource final : public SequenceSource {
+ public:
+  MulawSource(const std::string& path, const AudioOptions& o) : audio_(path, o) {
+    name_ = path == "-" ? "stdin" : std::filesystem::path(path).filename().string();
+  }
+  bool next_record() override { return !started_ && (started_ = true); }
+  size_t read(int32_t* tokens, size_t max) override {
+    size_t done = 0;
+    while (done < max) {
+      buf_.resize(std::min<size_t>(max - done, 1 << 16));
+      const size_t n = audio_.read(buf_.data(), buf_.size());
+      if (n == 0) break;
+      mulaw_encode(buf_.data(), int64_t(n), tokens + done);
+      done += n;
+    }
+    return done;
+  }
+  const std::string& name() const override { return name_; }
+  const std::string& path() const override { return audio_.path(); }
+  int64_t bytes_done() const override { return int64_t(audio_.seconds_read() * audio_.input_rate()); }
+  int64_t bytes_total() const override { return std::max<int64_t>(audio_.input_frames(), 0); }
+
+ private:
+  AudioSource audio_;
+  std::string name_;
+  std::vector<float> buf_;
+  bool started_ = false;
+};
+}  // namespace
+
+std::unique_ptr<SequenceSource> open_mulaw_source(const std::string& path, const AudioOptions& options) {
+  return std::make_unique<MulawSource>(path, options);
 }
 
 }  // namespace mf

@@ -16,6 +16,8 @@
 #include <memory>
 #include <string>
 
+#include "io/sequence_source.h"
+
 namespace mf {
 
 struct AudioOptions {
@@ -52,5 +54,10 @@ class AudioSource {
   int in_rate_ = 0, out_rate_ = 0, channels_ = 0, channel_ = -1;
   int64_t frames_ = -1, in_done_ = 0;
 };
+
+// An audio file as one record of 8-bit mu-law tokens at options.rate (ops/mulaw.h), for
+// raw-waveform models; the record's name is the file name ("-": "stdin"). Progress units are
+// input frames.
+std::unique_ptr<SequenceSource> open_mulaw_source(const std::string& path, const AudioOptions& options);
 
 }  // namespace mf

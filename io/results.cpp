@@ -187,6 +187,67 @@ class TableSink final : public ResultSink {
   std::vector<Track> tracks_;
 };
 
+class EventSink final : public ResultSink {
+ public:
+  explicit EventSink(const EventOptions& o) : o_(o), out_(o.output) {
+    const size_t K = o_.labels.size();
+    if (o_.format != TableFormat::Tsv && o_.format != TableFormat::Jsonl)
+      fail("audio tag events are written as tsv or jsonl");
+    if (o_.thresholds.size() != K) o_.thresholds.assign(K, 0.5f);
+    if (o_.off_thresholds.size() != K) o_.off_thresholds = o_.thresholds;
+    if (o_.format == TableFormat::Tsv) out_.line("#file\tstart\tend\tlabel\tscore\n");
+  }
+  void begin_record(const RecordInfo&) override { open_.assign(o_.labels.size(), Open{}); }
+  void windows(const RecordInfo& r, const WindowValues& w) override {
+    const size_t K = o_.labels.size();
+    std::string s;
+    for (int64_t i = 0; i < w.n; ++i)
+      for (size_t k = 0; k < K; ++k) {
+        const float p = w.values[size_t(i) * K + k];
+        Open& e = open_[k];
+        if (e.on && p >= o_.off_thresholds[k]) {
+          e.end = w.end[i];
+          e.score = std::max(e.score, p);
+        } else if (e.on) {
+          s += event(r, k);
+          e.on = false;
+        }
+        if (!e.on && p >= o_.thresholds[k]) e = Open{true, w.start[i], w.end[i], p};
+      }
+    if (!s.empty()) { out_.line(s); out_.flush(); }
+  }
+  void end_record(const RecordInfo& r, RecordEnd, int64_t) override {
+    std::string s;
+    for (size_t k = 0; k < open_.size(); ++k)
+      if (open_[k].on) { s += event(r, k); open_[k].on = false; }
+    if (!s.empty()) out_.line(s);
+    out_.flush();
+  }
+  void finish() override { out_.commit(); }
+
+ private:
+  struct Open {
+    bool on = false;
+    int64_t start = 0, end = 0;
+    float score = 0;
+  };
+  std::string event(const RecordInfo& r, size_t k) const {
+    const Open& e = open_[k];
+    char t[64];
+    std::snprintf(t, sizeof t, "%.3f", double(r.offset + e.start) / o_.rate);
+    const std::string start = t;
+    std::snprintf(t, sizeof t, "%.3f", double(r.offset + e.end) / o_.rate);
+    const std::string end = t;
+    if (o_.format == TableFormat::Tsv)
+      return r.name + "\t" + start + "\t" + end + "\t" + o_.labels[k] + "\t" + fmt_prob(e.score) + "\n";
+    return "{\"file\":" + json_string(r.name) + ",\"start\":" + start + ",\"end\":" + end +
+           ",\"label\":" + json_string(o_.labels[k]) + ",\"score\":" + fmt_prob(e.score) + "}\n";
+  }
+  EventOptions o_;
+  TextOut out_;
+  std::vector<Open> open_;
+};
+
 // A file name for a record: its name with anything but [A-Za-z0-9._-] replaced by '_'.
 std::string file_name_for(const std::string& record, std::set<std::string>& used) {
   std::string base;
@@ -264,6 +325,10 @@ TableFormat parse_table_format(const std::string& name) {
 
 std::unique_ptr<ResultSink> make_table_sink(const TableOptions& options) {
   return std::make_unique<TableSink>(options);
+}
+
+std::unique_ptr<ResultSink> make_event_sink(const EventOptions& options) {
+  return std::make_unique<EventSink>(options);
 }
 
 std::unique_ptr<ResultSink> make_npy_sink(const std::string& output, int64_t width) {

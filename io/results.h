@@ -72,6 +72,20 @@ struct TableOptions {
 // TSV / JSONL / BED / bedGraph for classify and tag.
 std::unique_ptr<ResultSink> make_table_sink(const TableOptions& options);
 
+// Audio tag events: consecutive windows in which a label is called merge into one event
+// (start of its first window, end of its last; score = the highest probability). A label turns
+// on at its threshold and stays on while >= its off-threshold (hysteresis). An event is written
+// as soon as it closes, so results stream; times in seconds from the file's start.
+//   TSV:   file, start, end, label, score      JSONL: {"file", "start", "end", "label", "score"}
+struct EventOptions {
+  TableFormat format = TableFormat::Tsv;  // Tsv or Jsonl
+  std::string output = "-";
+  std::vector<std::string> labels;
+  std::vector<float> thresholds, off_thresholds;  // off: default = thresholds
+  double rate = 16000;                            // positions per second
+};
+std::unique_ptr<ResultSink> make_event_sink(const EventOptions& options);
+
 // .npy embeddings: `output` ending in .npy takes exactly one record; otherwise it is a
 // directory (created) and record NAME goes to NAME.npy (names made file-safe and unique).
 std::unique_ptr<ResultSink> make_npy_sink(const std::string& output, int64_t width);

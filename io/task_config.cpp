@@ -18,8 +18,9 @@ TaskSpec read_task_spec(const MambaModel& model) {
   }
   if (!j.is_object()) fail(where, ": must be a JSON object");
   try {
-    if (j.contains("tokenizer") && j["tokenizer"].get<std::string>() != "dna")
-      fail(where, ": tokenizer '", j["tokenizer"].get<std::string>(), "' is not a DNA tokenizer; the DNA commands need \"dna\"");
+    t.tokenizer = j.value("tokenizer", std::string("dna"));
+    t.sample_rate = j.value("sample_rate", 16000);
+    if (j.contains("off_thresholds")) t.off_thresholds = j["off_thresholds"].get<std::vector<float>>();
     const std::string task = j.value("task", std::string("embed"));
     if (task == "embed") t.task = Task::Embed;
     else if (task == "classify") t.task = Task::Classify;

@@ -3,9 +3,13 @@
 //                 "window": 4096, "stride": 2048, "pooling": "mean"}
 //   "mambaflow": {"task": "tag", "labels": ["repeat", "coding"], "thresholds": [0.5, 0.7],
 //                 "window": 200, "pooling": "last"}
-// Keys: task (embed | classify | tag), tokenizer (dna), labels, thresholds (per label) or
-// threshold (one for all), window, stride (default: window), pooling (mean | last). Head
-// weights: head.weight [labels, d_model] and head.bias [labels] in the checkpoint.
+//   "mambaflow": {"task": "tag", "tokenizer": "mulaw", "sample_rate": 16000, "labels": [...],
+//                 "window": 8000, "stride": 1600, "thresholds": [...], "off_thresholds": [...]}
+// Keys: task (embed | classify | tag), tokenizer (dna | mulaw), sample_rate (mulaw), labels,
+// thresholds (per label) or threshold (one for all), off_thresholds (audio tag events:
+// hysteresis), window, stride (default: window), pooling (mean | last). Windows are in tokens
+// (bases, or samples for mulaw). Head weights: head.weight [labels, d_model] and head.bias
+// [labels] in the checkpoint.
 #pragma once
 #include <memory>
 

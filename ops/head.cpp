@@ -28,6 +28,12 @@ void TaskSpec::validate(const std::string& where) const {
     if (window == 0) fail(where, ": ", task_name(task), " needs a window (--window N or \"window\" in config.json)");
     if (labels.empty()) fail(where, ": ", task_name(task), " needs labels (\"labels\" in config.json's \"mambaflow\" object)");
   }
+  if (tokenizer != "dna" && tokenizer != "mulaw") fail(where, ": tokenizer '", tokenizer, "' is not dna or mulaw");
+  if (sample_rate <= 0) fail(where, ": sample_rate must be > 0");
+  if (!off_thresholds.empty() && off_thresholds.size() != labels.size())
+    fail(where, ": ", off_thresholds.size(), " off_thresholds for ", labels.size(), " labels");
+  for (size_t i = 0; i < off_thresholds.size() && i < thresholds.size(); ++i)
+    if (off_thresholds[i] > thresholds[i]) fail(where, ": off_threshold ", off_thresholds[i], " is above its threshold ", thresholds[i]);
   if (!thresholds.empty() && thresholds.size() != labels.size())
     fail(where, ": ", thresholds.size(), " thresholds for ", labels.size(), " labels");
   for (float t : thresholds)

@@ -317,7 +317,7 @@ PipelineStats DnaPipeline::run(const std::vector<std::string>& inputs, ResultSin
       };
       if (!stopped()) {
         try {
-          auto src = open_sequence_source(path, m.o.source);
+          auto src = m.o.open_source ? m.o.open_source(path) : open_sequence_source(path, m.o.source);
           {
             std::lock_guard<std::mutex> lk(m.progress_m);
             m.current = src->path();

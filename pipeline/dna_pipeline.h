@@ -20,6 +20,7 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,6 +42,9 @@ struct PipelineOptions {
   int64_t readers = 0;     // inputs read at once (0: min(inputs, batch, 4))
   int64_t in_flight = 0;   // chunk buffers in flight (0: 2 * batch + 2 * readers)
   SourceOptions source;
+  // Opens an input as a source of token records; empty: open_sequence_source(path, source)
+  // (DNA). Audio uses open_mulaw_source (io/audio_source.h).
+  std::function<std::unique_ptr<SequenceSource>(const std::string& path)> open_source;
   TaskSpec task;
 };
 

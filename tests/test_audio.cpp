@@ -55,6 +55,16 @@ double frequency(const std::vector<float>& x, int rate) {
   return count > 1 ? double(count - 1) * rate / double(last - first) : 0;
 }
 
+std::vector<std::string> split_lines(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : s) {
+    if (c == '\n') { out.push_back(cur); cur.clear(); }
+    else cur += c;
+  }
+  return out;
+}
+
 double rms(const std::vector<float>& x, size_t a, size_t b) {
   double s = 0;
   for (size_t i = a; i < b; ++i) s += double(x[i]) * x[i];
@@ -167,4 +177,72 @@ TEST_CASE("mu-law: tokens, round trip and chunking", "[audio][frontend]") {
     const double g = std::log1p(255.0 * std::abs(y[i])) / std::log1p(255.0);
     REQUIRE(std::abs(f * (x[i] < 0 ? -1 : 1) - g * (y[i] < 0 ? -1 : 1)) <= 1.0 / 255.0 + 1e-9);
   }
+}
+
+// ---- audio tag events ------------------------------------------------------------------
+#include <nlohmann/json.hpp>
+
+#include "io/results.h"
+#include "tests/head_model.h"
+
+TEST_CASE("audio tag events: merging and hysteresis", "[audio][heads]") {
+  mft::TempDir tmp;
+  EventOptions o;
+  o.output = (tmp / "e.tsv").string();
+  o.labels = {"speech", "music"};
+  o.thresholds = {0.5f, 0.5f};
+  o.off_thresholds = {0.3f, 0.5f};
+  o.rate = 100;  // positions per second
+  auto sink = make_event_sink(o);
+  RecordInfo r{"x.wav", "x.wav", 0, 0, 0};
+  // windows of 100 positions, stride 50: speech 0.6 0.4 0.2 0.9 | music 0.6 0.6 0.4 0.6
+  const int64_t start[] = {0, 50, 100, 150}, end[] = {100, 150, 200, 230};
+  const float p[] = {0.6f, 0.6f, 0.4f, 0.6f, 0.2f, 0.4f, 0.9f, 0.6f};
+  sink->begin_record(r);
+  sink->windows(r, WindowValues{start, end, p, 2, 2});
+  sink->windows(r, WindowValues{start + 2, end + 2, p + 4, 2, 2});
+  sink->end_record(r, RecordEnd::Complete, 230);
+  sink->finish();
+  CHECK(mft::read_file(tmp / "e.tsv") ==
+        "#file\tstart\tend\tlabel\tscore\n"
+        "x.wav\t0.000\t1.500\tspeech\t0.6000\n"   // 0.4 >= 0.3 kept it on; 0.2 closes it
+        "x.wav\t0.000\t1.500\tmusic\t0.6000\n"    // closed by 0.4 < 0.5
+        "x.wav\t1.500\t2.300\tspeech\t0.9000\n"
+        "x.wav\t1.500\t2.300\tmusic\t0.6000\n");
+}
+
+TEST_CASE("cli tag on audio: events, the same for any chunking", "[audio][cli]") {
+  mft::TempDir tmp;
+  // Label 0 always on (bias +8), label 1 never (bias -8): one event over the whole file.
+  const nlohmann::json task = {{"task", "tag"}, {"tokenizer", "mulaw"}, {"sample_rate", 8000},
+                               {"labels", {"sound", "never"}}, {"window", 800}, {"stride", 400}};
+  auto fixed = mft::write_random_model(tmp / "fixed", task, 256, {8.0f, -8.0f});
+  auto rnd = mft::write_random_model(tmp / "random", task, 256);
+  REQUIRE(write_audio(tmp / "a.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 2, 16000 * 3 / 2, 300.0));
+  auto run = [&](const mft::fs::path& model, const std::string& extra) {
+    auto r = mft::run_cli("tag --model " + mft::q(model) + " -q " + extra + " " + mft::q(tmp / "a.wav"));
+    INFO(r.out);
+    REQUIRE(r.status == 0);
+    return r.out;
+  };
+  CHECK(run(fixed, "") == "#file\tstart\tend\tlabel\tscore\na.wav\t0.000\t1.500\tsound\t0.9997\n");
+  auto j = nlohmann::json::parse(split_lines(run(fixed, "--format jsonl")).at(0));
+  CHECK(j["label"] == "sound");
+  CHECK(j["end"] == 1.5);
+  // A random head crosses its thresholds; the events must not depend on the chunking.
+  const std::string ref = run(rnd, "--threshold 0.5");
+  CHECK(std::count(ref.begin(), ref.end(), '\n') > 1);
+  for (const char* extra : {"--chunk-ms 20", "--chunk 1", "--chunk-ms 333 --threads 1", "--chunk 100000 --batch 1"})
+    CHECK(run(rnd, std::string("--threshold 0.5 ") + extra) == ref);
+  // Audio flags on a DNA model, and DNA flags on an audio model, are usage errors.
+  auto r = mft::run_cli("tag --model " + mft::q(fixed) + " --region chr1 " + mft::q(tmp / "a.wav"));
+  CHECK(r.status == 2);
+  r = mft::run_cli("embed --model " + mft::q(mft::tiny_model()) + " --chunk-ms 20 -o " + mft::q(tmp / "x") + " " + mft::q(tmp / "a.wav"));
+  CHECK(r.status == 2);
+  // A truncated file is reported with its name; exit 1.
+  const std::string wav = mft::read_file(tmp / "a.wav");
+  mft::write_file(tmp / "cut.wav", wav.substr(0, wav.size() / 3));
+  r = mft::run_cli("tag --model " + mft::q(fixed) + " -q " + mft::q(tmp / "cut.wav"));
+  CHECK(r.status == 1);
+  CHECK_THAT(r.out, Contains("cut.wav: truncated or corrupt"));
 }
