@@ -13,6 +13,7 @@ int cmd_info(const Args& args);
 int cmd_embed(const Args& args);
 int cmd_classify(const Args& args);
 int cmd_tag(const Args& args);
+int cmd_transcribe(const Args& args);
 int cmd_bench(const Args& args);
 
 // Applies --threads (TBB) for the rest of the process; 0 keeps the defaults.

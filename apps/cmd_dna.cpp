@@ -130,10 +130,15 @@ const char* kExamples[] = {
     "examples:\n"
     "  mambaflow embed --model models/tiny-random-dna -o chr.npy chr.fa\n"
     "  mambaflow embed --model DIR --window 1000 -o emb/ genome.fa      (mean per window)\n"
-    "  zcat reads.fq.gz | mambaflow embed --model DIR --batch 64 -o emb/ -\n"};
+    "  zcat reads.fq.gz | mambaflow embed --model DIR --batch 64 -o emb/ -\n",
+    // transcribe
+    "examples:\n"
+    "  mambaflow transcribe --model DIR talk.flac\n"
+    "  mambaflow transcribe --model DIR --decoder beam --beam 16 --format srt -o talk.srt talk.wav\n"
+    "  arecord -f S16_LE -r 16000 | mambaflow transcribe --model DIR --pcm s16le --rate 16000 -\n"};
 
-int run_dna(Task command, const Args& args) {
-  const int which = command == Task::Classify ? 0 : command == Task::Tag ? 1 : 2;
+int run_task(Task command, const Args& args) {
+  const int which = command == Task::Classify ? 0 : command == Task::Tag ? 1 : command == Task::Embed ? 2 : 3;
   std::string model_dir, out, device = "auto", dtype_arg = "f32", format, pooling, input_list;
   std::vector<std::string> inputs, regions, tracks;
   int64_t chunk = 65536, batch = 8, window = -1, stride = -1, readers = 0;
@@ -152,6 +157,10 @@ int run_dna(Task command, const Args& args) {
     head = "mambaflow tag: multi-label tags over windows of DNA sequences (a sigmoid per label,\n"
            "called at or above the label's threshold).\n\n"
            "usage: mambaflow tag --model DIR [options] INPUT...\n";
+  else if (command == Task::Transcribe)
+    head = "mambaflow transcribe: speech to text with a CTC head over audio frames (greedy or prefix\n"
+           "beam search), with segment and word times; segments are written as they finish.\n\n"
+           "usage: mambaflow transcribe --model DIR [options] [-o OUT] AUDIO...\n";
   else
     head = "mambaflow embed: final-norm hidden states of each sequence record as float32 .npy:\n"
            "[L, d_model] per position, or [windows, d_model] pooled with --window.\n\n"
@@ -190,7 +199,13 @@ int run_dna(Task command, const Args& args) {
       "rate", po::value(&pcm_rate)->default_value(0), "raw PCM sample rate")(
       "channels", po::value(&pcm_channels)->default_value(1), "raw PCM channels");
   opts.add(audio_opts);
-  if (command != Task::Embed)
+  std::string decoder = "greedy";
+  int beam = 8;
+  if (command == Task::Transcribe)
+    opts.add_options()("format", po::value(&format)->default_value("txt"), "txt, srt, vtt, json or jsonl")(
+        "decoder", po::value(&decoder)->default_value("greedy"), "greedy or beam (CTC prefix beam search)")(
+        "beam", po::value(&beam)->default_value(8), "beam width for --decoder beam");
+  else if (command != Task::Embed)
     opts.add_options()("format", po::value(&format)->default_value("tsv"), "tsv, jsonl, bed or bedgraph")(
         "track", po::value(&tracks), "bedgraph: a label to write (repeatable; default: all)");
   if (command == Task::Tag)
@@ -241,7 +256,7 @@ int run_dna(Task command, const Args& args) {
   const bool audio = spec.tokenizer == "mulaw";
   if (audio) {
     if (!regions.empty() || by_rg) throw po::error("--region and --by-read-group apply to DNA models; this model reads audio");
-    if (command == Task::Classify) fail(model_dir, ": an audio model: use mambaflow tag (events) or embed");
+    if (command == Task::Classify) fail(model_dir, ": an audio model: use mambaflow tag (events), transcribe or embed");
     AudioOptions ao;
     ao.rate = spec.sample_rate;
     ao.channel = channel;
@@ -276,6 +291,18 @@ int run_dna(Task command, const Args& args) {
   std::unique_ptr<ResultSink> sink;
   if (command == Task::Embed) {
     sink = make_npy_sink(out, model->config.d_model);
+  } else if (command == Task::Transcribe) {
+    if (!audio) fail(model_dir, ": transcribe needs an audio model (tokenizer mulaw)");
+    if (decoder != "greedy" && decoder != "beam") throw po::error("--decoder must be greedy or beam");
+    if (beam < 1) throw po::error("--beam must be >= 1");
+    TranscriptOptions t;
+    t.format = parse_transcript_format(format);
+    t.output = out;
+    t.labels = spec.labels;
+    t.blank = spec.blank;
+    t.beam = decoder == "beam" ? beam : 0;
+    t.rate = spec.sample_rate;
+    sink = make_transcript_sink(t);
   } else {
     TableOptions t;
     t.format = parse_table_format(format);
@@ -326,8 +353,9 @@ int run_dna(Task command, const Args& args) {
 
 }  // namespace
 
-int cmd_classify(const Args& args) { return run_dna(Task::Classify, args); }
-int cmd_tag(const Args& args) { return run_dna(Task::Tag, args); }
-int cmd_embed(const Args& args) { return run_dna(Task::Embed, args); }
+int cmd_classify(const Args& args) { return run_task(Task::Classify, args); }
+int cmd_tag(const Args& args) { return run_task(Task::Tag, args); }
+int cmd_embed(const Args& args) { return run_task(Task::Embed, args); }
+int cmd_transcribe(const Args& args) { return run_task(Task::Transcribe, args); }
 
 }  // namespace mf::cli

@@ -32,6 +32,7 @@ const char* kUsage =
     "                                            BED, bedGraph)\n"
     "  tag      --model DIR [-o OUT] INPUT...    multi-label tags over windows (same outputs);\n"
     "                                            audio models: tag events with start/end times\n"
+    "  transcribe --model DIR [-o OUT] AUDIO...  speech to text (CTC; TXT, SRT, VTT, JSON)\n"
     "  embed    --model DIR -o OUT INPUT...      hidden states per position or pooled per\n"
     "                                            window, as float32 .npy per record\n"
     "  info     --model DIR                      describe a model (sizes, parameters, task)\n"
@@ -74,6 +75,7 @@ int main(int argc, char** argv) {
     if (cmd == "embed") return cmd_embed(args);
     if (cmd == "classify") return cmd_classify(args);
     if (cmd == "tag") return cmd_tag(args);
+    if (cmd == "transcribe") return cmd_transcribe(args);
     if (cmd == "bench") return cmd_bench(args);
     std::fprintf(stderr, "mambaflow: error: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
     return 2;

@@ -1,5 +1,6 @@
 #include "io/results.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -9,6 +10,7 @@
 #include <set>
 
 #include "io/npy.h"
+#include "ops/ctc.h"
 #include "ops/error.h"
 
 namespace fs = std::filesystem;
@@ -248,6 +250,129 @@ class EventSink final : public ResultSink {
   std::vector<Open> open_;
 };
 
+std::string timestamp(double seconds, char sep) {
+  const long ms = std::lround(std::max(seconds, 0.0) * 1000.0);
+  char b[32];
+  std::snprintf(b, sizeof b, "%02ld:%02ld:%02ld%c%03ld", ms / 3600000, ms / 60000 % 60, ms / 1000 % 60, sep, ms % 1000);
+  return b;
+}
+
+std::string seconds_str(double s) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.3f", s);
+  return b;
+}
+
+class TranscriptSink final : public ResultSink {
+ public:
+  explicit TranscriptSink(const TranscriptOptions& o) : o_(o), out_(o.output) {
+    if (o_.format == TranscriptFormat::Vtt) out_.line("WEBVTT\n\n");
+  }
+  void begin_record(const RecordInfo& r) override {
+    if ((o_.format == TranscriptFormat::Srt || o_.format == TranscriptFormat::Vtt) && ++records_ > 1)
+      fail(r.input, ": SRT and VTT output takes one input (one timeline); give one input per output file");
+    frames_.clear(); start_.clear(); end_.clear();
+    blank_run_ = 0;
+    voiced_ = false;
+    prev_ = -1;
+  }
+  void windows(const RecordInfo& r, const WindowValues& w) override {
+    const int64_t K = int64_t(o_.labels.size());
+    for (int64_t i = 0; i < w.n; ++i) {
+      const float* p = w.values + i * K;
+      frames_.insert(frames_.end(), p, p + K);
+      start_.push_back(r.offset + w.start[i]);
+      end_.push_back(r.offset + w.end[i]);
+      const bool blank = int32_t(std::max_element(p, p + K) - p) == o_.blank;
+      blank_run_ = blank ? blank_run_ + 1 : 0;
+      voiced_ |= !blank;
+      const double run_s = blank_run_ > 0 ? double(end_.back() - start_[start_.size() - size_t(blank_run_)]) / o_.rate : 0;
+      const double len_s = double(end_.back() - start_.front()) / o_.rate;
+      if ((voiced_ && run_s >= o_.pause) || len_s >= o_.max_segment) flush_segment(r);
+    }
+    out_.flush();
+  }
+  void end_record(const RecordInfo& r, RecordEnd, int64_t) override {
+    flush_segment(r);
+    out_.flush();
+  }
+  void finish() override {
+    if (o_.format == TranscriptFormat::Json) {
+      std::string s = "{\"segments\": [";
+      for (size_t i = 0; i < json_.size(); ++i) s += (i ? ",\n  " : "\n  ") + json_[i];
+      out_.line(s + (json_.empty() ? "]}\n" : "\n]}\n"));
+    }
+    out_.commit();
+  }
+
+ private:
+  struct Word {
+    std::string text;
+    int64_t start, end;
+  };
+  int32_t best_label(int64_t f) const {
+    const int64_t K = int64_t(o_.labels.size());
+    const float* p = frames_.data() + f * K;
+    return int32_t(std::max_element(p, p + K) - p);
+  }
+  void flush_segment(const RecordInfo& r) {
+    const int64_t n = int64_t(start_.size());
+    if (n == 0) return;
+    const int64_t K = int64_t(o_.labels.size());
+    const auto syms = o_.beam > 0 ? ctc_prefix_beam(frames_.data(), n, K, o_.blank, o_.beam)
+                                  : ctc_greedy(frames_.data(), n, K, o_.blank, prev_);
+    if (o_.beam > 0) prev_ = -1;
+    std::vector<Word> words;
+    bool open = false;
+    for (const auto& sym : syms) {
+      const std::string& l = o_.labels[size_t(sym.label)];
+      if (l == " ") { open = false; continue; }
+      if (!open) { words.push_back({"", start_[size_t(sym.frame)], 0}); open = true; }
+      words.back().text += l;
+      // The symbol lasts while it stays the frames' best label.
+      int64_t f = sym.frame;
+      while (f + 1 < n && best_label(f + 1) == sym.label) ++f;
+      words.back().end = end_[size_t(f)];
+    }
+    frames_.clear(); start_.clear(); end_.clear();
+    blank_run_ = 0;
+    voiced_ = false;
+    if (words.empty()) return;
+    std::string text;
+    for (const auto& w : words) text += (text.empty() ? "" : " ") + w.text;
+    const double t0 = double(words.front().start) / o_.rate, t1 = double(words.back().end) / o_.rate;
+    switch (o_.format) {
+      case TranscriptFormat::Txt: out_.line(text + "\n"); break;
+      case TranscriptFormat::Srt:
+        out_.line(std::to_string(++cues_) + "\n" + timestamp(t0, ',') + " --> " + timestamp(t1, ',') + "\n" + text + "\n\n");
+        break;
+      case TranscriptFormat::Vtt:
+        out_.line(timestamp(t0, '.') + " --> " + timestamp(t1, '.') + "\n" + text + "\n\n");
+        break;
+      case TranscriptFormat::Json:
+      case TranscriptFormat::Jsonl: {
+        std::string j = "{\"file\": " + json_string(r.name) + ", \"start\": " + seconds_str(t0) + ", \"end\": " +
+                        seconds_str(t1) + ", \"text\": " + json_string(text) + ", \"words\": [";
+        for (size_t i = 0; i < words.size(); ++i)
+          j += (i ? ", " : "") + std::string("{\"word\": ") + json_string(words[i].text) + ", \"start\": " +
+               seconds_str(double(words[i].start) / o_.rate) + ", \"end\": " + seconds_str(double(words[i].end) / o_.rate) + "}";
+        j += "]}";
+        if (o_.format == TranscriptFormat::Jsonl) out_.line(j + "\n");
+        else json_.push_back(j);
+        break;
+      }
+    }
+  }
+  TranscriptOptions o_;
+  TextOut out_;
+  std::vector<float> frames_;
+  std::vector<int64_t> start_, end_;
+  int64_t blank_run_ = 0, records_ = 0, cues_ = 0;
+  bool voiced_ = false;
+  int32_t prev_ = -1;
+  std::vector<std::string> json_;
+};
+
 // A file name for a record: its name with anything but [A-Za-z0-9._-] replaced by '_'.
 std::string file_name_for(const std::string& record, std::set<std::string>& used) {
   std::string base;
@@ -329,6 +454,19 @@ std::unique_ptr<ResultSink> make_table_sink(const TableOptions& options) {
 
 std::unique_ptr<ResultSink> make_event_sink(const EventOptions& options) {
   return std::make_unique<EventSink>(options);
+}
+
+TranscriptFormat parse_transcript_format(const std::string& name) {
+  if (name == "txt") return TranscriptFormat::Txt;
+  if (name == "srt") return TranscriptFormat::Srt;
+  if (name == "vtt") return TranscriptFormat::Vtt;
+  if (name == "json") return TranscriptFormat::Json;
+  if (name == "jsonl") return TranscriptFormat::Jsonl;
+  fail("format '", name, "' is not one of txt, srt, vtt, json, jsonl");
+}
+
+std::unique_ptr<ResultSink> make_transcript_sink(const TranscriptOptions& options) {
+  return std::make_unique<TranscriptSink>(options);
 }
 
 std::unique_ptr<ResultSink> make_npy_sink(const std::string& output, int64_t width) {

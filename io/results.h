@@ -86,6 +86,29 @@ struct EventOptions {
 };
 std::unique_ptr<ResultSink> make_event_sink(const EventOptions& options);
 
+// Transcripts from per-frame CTC label probabilities (windows = frames). Frames are cut into
+// segments at pauses (`pause` seconds of frames whose best label is the blank) or at
+// `max_segment` seconds; each segment is decoded (greedy, or prefix beam search with `beam`
+// > 0; ops/ctc.h) and written at once, so results stream. Words split at the label " ".
+//   txt    one line per segment
+//   srt    numbered cues "HH:MM:SS,mmm --> HH:MM:SS,mmm" (one input per file)
+//   vtt    WEBVTT cues "HH:MM:SS.mmm --> HH:MM:SS.mmm" (one input per file)
+//   jsonl  one segment per line: {"file", "start", "end", "text", "words": [{"word", "start", "end"}]}
+//   json   one document at the end: {"segments": [...]} (segments as in jsonl)
+enum class TranscriptFormat { Txt, Srt, Vtt, Json, Jsonl };
+TranscriptFormat parse_transcript_format(const std::string& name);
+
+struct TranscriptOptions {
+  TranscriptFormat format = TranscriptFormat::Txt;
+  std::string output = "-";
+  std::vector<std::string> labels;  // the alphabet
+  int32_t blank = 0;
+  int beam = 0;                     // 0: greedy
+  double rate = 16000;              // positions per second
+  double pause = 0.5, max_segment = 20.0;  // seconds
+};
+std::unique_ptr<ResultSink> make_transcript_sink(const TranscriptOptions& options);
+
 // .npy embeddings: `output` ending in .npy takes exactly one record; otherwise it is a
 // directory (created) and record NAME goes to NAME.npy (names made file-safe and unique).
 std::unique_ptr<ResultSink> make_npy_sink(const std::string& output, int64_t width);

@@ -25,7 +25,9 @@ TaskSpec read_task_spec(const MambaModel& model) {
     if (task == "embed") t.task = Task::Embed;
     else if (task == "classify") t.task = Task::Classify;
     else if (task == "tag") t.task = Task::Tag;
-    else fail(where, ": task '", task, "' is not one of embed, classify, tag");
+    else if (task == "transcribe") t.task = Task::Transcribe;
+    else fail(where, ": task '", task, "' is not one of embed, classify, tag, transcribe");
+    t.blank = j.value("blank", 0);
     if (j.contains("labels")) t.labels = j["labels"].get<std::vector<std::string>>();
     if (j.contains("thresholds")) t.thresholds = j["thresholds"].get<std::vector<float>>();
     else if (j.contains("threshold")) t.thresholds.assign(t.labels.size(), j["threshold"].get<float>());

@@ -5,8 +5,10 @@
 //                 "window": 200, "pooling": "last"}
 //   "mambaflow": {"task": "tag", "tokenizer": "mulaw", "sample_rate": 16000, "labels": [...],
 //                 "window": 8000, "stride": 1600, "thresholds": [...], "off_thresholds": [...]}
-// Keys: task (embed | classify | tag), tokenizer (dna | mulaw), sample_rate (mulaw), labels,
-// thresholds (per label) or threshold (one for all), off_thresholds (audio tag events:
+//   "mambaflow": {"task": "transcribe", "tokenizer": "mulaw", "sample_rate": 16000,
+//                 "labels": ["_", " ", "a", "b", ...], "blank": 0, "window": 320, "stride": 320}
+// Keys: task (embed | classify | tag | transcribe), tokenizer (dna | mulaw), sample_rate
+// (mulaw), labels, blank (transcribe), thresholds (per label) or threshold (one for all), off_thresholds (audio tag events:
 // hysteresis), window, stride (default: window), pooling (mean | last). Windows are in tokens
 // (bases, or samples for mulaw). Head weights: head.weight [labels, d_model] and head.bias
 // [labels] in the checkpoint.

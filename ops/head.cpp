@@ -13,6 +13,7 @@ const char* task_name(Task t) {
     case Task::Embed: return "embed";
     case Task::Classify: return "classify";
     case Task::Tag: return "tag";
+    case Task::Transcribe: return "transcribe";
   }
   return "?";
 }
@@ -36,6 +37,8 @@ void TaskSpec::validate(const std::string& where) const {
     if (off_thresholds[i] > thresholds[i]) fail(where, ": off_threshold ", off_thresholds[i], " is above its threshold ", thresholds[i]);
   if (!thresholds.empty() && thresholds.size() != labels.size())
     fail(where, ": ", thresholds.size(), " thresholds for ", labels.size(), " labels");
+  if (task == Task::Transcribe && (blank < 0 || size_t(blank) >= labels.size()))
+    fail(where, ": blank ", blank, " is not one of the ", labels.size(), " labels");
   for (float t : thresholds)
     if (!(t >= 0.0f && t <= 1.0f)) fail(where, ": threshold ", t, " is outside [0, 1]");
 }
@@ -113,7 +116,7 @@ void LinearHead::apply(const float* rows, int64_t m, float* probs) const {
       for (int64_t i = 0; i < D; ++i) acc += double(w[i]) * double(x[i]);
       p[k] = float(acc);
     }
-    if (task_ == Task::Classify) {
+    if (task_ != Task::Tag) {  // classify, transcribe: one distribution over the labels
       const float mx = *std::max_element(p, p + K);
       double sum = 0.0;
       for (int64_t k = 0; k < K; ++k) sum += std::exp(double(p[k] - mx));

@@ -17,14 +17,15 @@
 
 namespace mf {
 
-enum class Task { Embed, Classify, Tag };
+enum class Task { Embed, Classify, Tag, Transcribe };
 enum class Pooling { Mean, Last };
 
 struct TaskSpec {
   Task task = Task::Embed;
   std::string tokenizer = "dna";    // "dna" or "mulaw" (raw audio, one token per sample)
   int sample_rate = 16000;          // mulaw: samples (tokens) per second
-  std::vector<std::string> labels;  // classify / tag
+  std::vector<std::string> labels;  // classify / tag; transcribe: the CTC alphabet (one string per label)
+  int32_t blank = 0;                // transcribe: the CTC blank label
   std::vector<float> thresholds;    // tag: one per label (default 0.5)
   std::vector<float> off_thresholds;  // audio tag events: stay on while >= this (default: thresholds)
   int64_t window = 0;               // 0: no windows (embed: one row per position)

@@ -246,3 +246,111 @@ TEST_CASE("cli tag on audio: events, the same for any chunking", "[audio][cli]")
   CHECK(r.status == 1);
   CHECK_THAT(r.out, Contains("cut.wav: truncated or corrupt"));
 }
+
+// ---- CTC transcription ------------------------------------------------------------------
+#include <regex>
+
+#include "ops/ctc.h"
+
+TEST_CASE("CTC: greedy and prefix beam search on hand-made posteriors", "[audio][ctc]") {
+  // labels: 0 blank, 1 'a', 2 'b'; frames' best: a a _ a b b _
+  const float p[] = {.1f, .8f, .1f, .1f, .8f, .1f, .8f, .1f, .1f, .1f, .8f, .1f,
+                     .1f, .1f, .8f, .1f, .1f, .8f, .8f, .1f, .1f};
+  int32_t prev = -1;
+  auto g = ctc_greedy(p, 7, 3, 0, prev);
+  REQUIRE(g.size() == 3);
+  CHECK(g[0].label == 1);
+  CHECK(g[0].frame == 0);
+  CHECK(g[1].label == 1);
+  CHECK(g[1].frame == 3);
+  CHECK(g[2].label == 2);
+  CHECK(g[2].frame == 4);
+  // The same, cut in two: `prev` carries the last frame's label.
+  prev = -1;
+  auto g1 = ctc_greedy(p, 4, 3, 0, prev);
+  auto g2 = ctc_greedy(p + 12, 3, 3, 0, prev);
+  CHECK(g1.size() + g2.size() == 3);
+  // Where they differ: two frames of P(blank) = 0.6, P(a) = 0.4. Greedy says "", while
+  // P("a") = 0.4*0.4 + 0.4*0.6 + 0.6*0.4 = 0.64 > P("") = 0.36, which beam search finds.
+  const float q[] = {.6f, .4f, .6f, .4f};
+  prev = -1;
+  CHECK(ctc_greedy(q, 2, 2, 0, prev).empty());
+  auto b = ctc_prefix_beam(q, 2, 2, 0, 4);
+  REQUIRE(b.size() == 1);
+  CHECK(b[0].label == 1);
+  CHECK(b[0].frame == 0);
+  // With clear posteriors beam search agrees with greedy.
+  auto bb = ctc_prefix_beam(p, 7, 3, 0, 8);
+  REQUIRE(bb.size() == 3);
+  CHECK(bb[1].frame == 3);
+  CHECK(bb[2].label == 2);
+}
+
+TEST_CASE("transcripts: segments at pauses, word times, SRT/VTT/JSON", "[audio][ctc]") {
+  mft::TempDir tmp;
+  // alphabet: blank, space, h, i; 10 frames per second (stride 10 positions at rate 100)
+  const std::vector<std::string> labels = {"_", " ", "h", "i"};
+  auto frame = [](int best) { std::vector<float> f(4, 0.02f); f[size_t(best)] = 0.94f; return f; };
+  // "hi hi" (frames 0-5), then 1 s of blank, then "ih" (frames 16-17), then blanks
+  const int seq[] = {2, 3, 1, 2, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 2, 0, 0};
+  std::vector<float> probs;
+  std::vector<int64_t> start, end;
+  for (int i = 0; i < 20; ++i) {
+    auto f = frame(seq[i]);
+    probs.insert(probs.end(), f.begin(), f.end());
+    start.push_back(i * 10);
+    end.push_back(i * 10 + 10);
+  }
+  auto run = [&](TranscriptFormat fmt, const std::string& name, int cut) {
+    TranscriptOptions o;
+    o.format = fmt;
+    o.output = (tmp / name).string();
+    o.labels = labels;
+    o.rate = 100;
+    auto sink = make_transcript_sink(o);
+    RecordInfo r{"talk.wav", "talk.wav", 0, 0, 0};
+    sink->begin_record(r);
+    sink->windows(r, WindowValues{start.data(), end.data(), probs.data(), cut, 4});
+    sink->windows(r, WindowValues{start.data() + cut, end.data() + cut, probs.data() + cut * 4, 20 - cut, 4});
+    sink->end_record(r, RecordEnd::Complete, 200);
+    sink->finish();
+    return mft::read_file(tmp / name);
+  };
+  const std::string txt = run(TranscriptFormat::Txt, "a.txt", 7);
+  CHECK(txt == "hi hi\nih\n");
+  CHECK(run(TranscriptFormat::Txt, "b.txt", 17) == txt);
+  CHECK(run(TranscriptFormat::Srt, "a.srt", 3) ==
+        "1\n00:00:00,000 --> 00:00:00,600\nhi hi\n\n2\n00:00:01,600 --> 00:00:01,800\nih\n\n");
+  const std::string vtt = run(TranscriptFormat::Vtt, "a.vtt", 3);
+  CHECK(vtt.rfind("WEBVTT\n\n00:00:00.000 --> 00:00:00.600\nhi hi\n\n", 0) == 0);
+  auto j = nlohmann::json::parse(run(TranscriptFormat::Json, "a.json", 5));
+  REQUIRE(j["segments"].size() == 2);
+  CHECK(j["segments"][0]["words"][1]["word"] == "hi");
+  CHECK(j["segments"][0]["words"][1]["start"] == 0.3);
+  CHECK(j["segments"][0]["words"][1]["end"] == 0.6);
+  CHECK(j["segments"][1]["start"] == 1.6);
+}
+
+TEST_CASE("cli transcribe: streaming CTC transcripts, the same for any chunking", "[audio][cli]") {
+  mft::TempDir tmp;
+  const nlohmann::json task = {{"task", "transcribe"}, {"tokenizer", "mulaw"}, {"sample_rate", 8000},
+                               {"labels", {"_", " ", "a", "b", "c"}}, {"blank", 0}, {"window", 80}, {"stride", 80}};
+  auto fixed = mft::write_random_model(tmp / "fixed", task, 256, {0.0f, 0.0f, 9.0f, 0.0f, 0.0f});
+  auto rnd = mft::write_random_model(tmp / "random", task, 256, {}, 11);
+  REQUIRE(write_audio(tmp / "a.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, 16000, 200.0));
+  auto run = [&](const mft::fs::path& model, const std::string& extra) {
+    auto r = mft::run_cli("transcribe --model " + mft::q(model) + " -q " + extra + " " + mft::q(tmp / "a.wav"));
+    INFO(r.out);
+    REQUIRE(r.status == 0);
+    return r.out;
+  };
+  CHECK(run(fixed, "") == "a\n");  // 'a' in every frame: one symbol
+  CHECK(run(fixed, "--format srt") == "1\n00:00:00,000 --> 00:00:01,000\na\n\n");
+  for (const char* dec : {"", "--decoder beam --beam 4 "}) {
+    const std::string ref = run(rnd, std::string(dec) + "--format jsonl");
+    for (const char* extra : {"--chunk-ms 20", "--chunk 7 --threads 1", "--chunk-ms 1000 --batch 1"})
+      CHECK(run(rnd, std::string(dec) + "--format jsonl " + extra) == ref);
+  }
+  auto r = mft::run_cli("transcribe --model " + mft::q(mft::tiny_model()) + " " + mft::q(tmp / "a.wav"));
+  CHECK(r.status == 1);
+}
