@@ -342,12 +342,21 @@ int run_task(Task command, const Args& args) {
   }
   for (const auto& f : st.failures) std::fprintf(stderr, "mambaflow: error: %s\n", f.message.c_str());
   for (const auto& r : st.incomplete) std::fprintf(stderr, "mambaflow: incomplete: %s\n", r.c_str());
-  if (!quiet || !st.failures.empty() || st.interrupted)
-    std::fprintf(stderr, "mambaflow: %lld record(s), %s from %lld input(s) in %.2f s (%s, peak memory %.0f MiB)%s%s\n",
-                 (long long)st.records, human(double(st.bases), "bases").c_str(), (long long)st.inputs, st.seconds,
-                 human(double(st.bases) / std::max(st.seconds, 1e-9), "bases/s").c_str(), peak_rss_mib(),
-                 st.failures.empty() ? "" : ("; " + std::to_string(st.failures.size()) + " input(s) failed").c_str(),
-                 st.interrupted ? "; interrupted" : "");
+  if (!quiet || !st.failures.empty() || st.interrupted) {
+    const std::string failed = st.failures.empty() ? "" : "; " + std::to_string(st.failures.size()) + " input(s) failed";
+    const char* stopped = st.interrupted ? "; interrupted" : "";
+    if (audio) {
+      const double secs = double(st.bases) / spec.sample_rate;
+      std::fprintf(stderr, "mambaflow: %lld file(s), %.1f s of audio in %.2f s (real-time factor %.5f, peak memory %.0f MiB)%s%s\n",
+                   (long long)st.records, secs, st.seconds, st.seconds / std::max(secs, 1e-9), peak_rss_mib(),
+                   failed.c_str(), stopped);
+    } else {
+      std::fprintf(stderr, "mambaflow: %lld record(s), %s from %lld input(s) in %.2f s (%s, peak memory %.0f MiB)%s%s\n",
+                   (long long)st.records, human(double(st.bases), "bases").c_str(), (long long)st.inputs, st.seconds,
+                   human(double(st.bases) / std::max(st.seconds, 1e-9), "bases/s").c_str(), peak_rss_mib(),
+                   failed.c_str(), stopped);
+    }
+  }
   return st.failures.empty() && !st.interrupted ? 0 : 1;
 }
 
