@@ -10,7 +10,7 @@ CMAKE_ARGS ?=
 NVCC      := $(firstword $(wildcard /usr/local/cuda/bin/nvcc) $(shell command -v nvcc 2>/dev/null))
 
 # Debian packages the build needs (checked with dpkg, installed with apt-get when missing).
-DEB_PKGS := cmake g++ make pkg-config libtbb-dev libsndfile1-dev libsoxr-dev libhts-dev \
+DEB_PKGS := cmake g++ make pkg-config libtbb-dev libsndfile1-dev libsoxr-dev libfftw3-dev libhts-dev \
             libboost-program-options-dev catch2 nlohmann-json3-dev zlib1g-dev
 
 ifneq ($(NVCC),)

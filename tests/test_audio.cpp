@@ -354,3 +354,81 @@ TEST_CASE("cli transcribe: streaming CTC transcripts, the same for any chunking"
   auto r = mft::run_cli("transcribe --model " + mft::q(mft::tiny_model()) + " " + mft::q(tmp / "a.wav"));
   CHECK(r.status == 1);
 }
+
+// ---- log-mel front-end -------------------------------------------------------------------
+#include "ops/logmel.h"
+
+TEST_CASE("log-mel: equals a direct DFT computation, and any chunking", "[audio][frontend]") {
+  LogMelConfig c;  // 16 kHz, n_fft 400, hop 160, 80 mels
+  c.n_fft = 512;
+  const int64_t n = 16000;
+  std::vector<float> x(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) x[size_t(i)] = float(0.5 * std::sin(2 * kPi * 1000.0 * double(i) / 16000) + 0.01 * std::sin(2 * kPi * 3000.3 * double(i) / 16000));
+  LogMel whole(c);
+  std::vector<float> f;
+  whole.push(x.data(), n, f);
+  const int64_t frames = (n - c.win_length) / c.hop + 1;
+  REQUIRE(int64_t(f.size()) == frames * c.n_mels);
+  // Independent: a direct DFT in double of each windowed frame, the HTK mel triangles built
+  // here from their definition, then the log.
+  const int bins = c.n_fft / 2 + 1;
+  auto mel = [](double hz) { return 2595.0 * std::log10(1.0 + hz / 700.0); };
+  auto hz = [](double m) { return 700.0 * (std::pow(10.0, m / 2595.0) - 1.0); };
+  std::vector<double> edges(size_t(c.n_mels + 2));
+  for (int i = 0; i < c.n_mels + 2; ++i) edges[size_t(i)] = hz(mel(8000.0) * i / (c.n_mels + 1));
+  double worst = 0;
+  for (int64_t t : {int64_t(0), int64_t(7), frames - 1}) {
+    std::vector<double> power(static_cast<size_t>(bins));
+    for (int k = 0; k < bins; ++k) {
+      double re = 0, im = 0;
+      for (int i = 0; i < c.win_length; ++i) {
+        const double w = 0.5 - 0.5 * std::cos(2 * kPi * i / c.win_length);
+        const double v = x[size_t(t * c.hop + i)] * w;
+        re += v * std::cos(2 * kPi * k * i / c.n_fft);
+        im -= v * std::sin(2 * kPi * k * i / c.n_fft);
+      }
+      power[size_t(k)] = re * re + im * im;
+    }
+    int best = 0;
+    std::vector<double> es;
+    for (int m = 0; m < c.n_mels; ++m) {
+      double e = 0;
+      for (int k = 0; k < bins; ++k) {
+        const double fk = double(k) * 16000 / c.n_fft;
+        const double tri = std::max(0.0, std::min((fk - edges[size_t(m)]) / (edges[size_t(m + 1)] - edges[size_t(m)]),
+                                                  (edges[size_t(m + 2)] - fk) / (edges[size_t(m + 2)] - edges[size_t(m + 1)])));
+        e += tri * power[size_t(k)];
+      }
+      es.push_back(e);
+      if (f[size_t(t * c.n_mels + m)] > f[size_t(t * c.n_mels + best)]) best = m;
+    }
+    // fp32 FFT rounding is ~1e-7 of the frame's peak: log values are compared where the band
+    // holds at least 1e-5 of the peak energy, linear values everywhere.
+    const double emax = *std::max_element(es.begin(), es.end());
+    for (int m = 0; m < c.n_mels; ++m) {
+      const double got = f[size_t(t * c.n_mels + m)];
+      if (es[size_t(m)] >= 1e-5 * emax) worst = std::max(worst, std::abs(std::log(es[size_t(m)]) - got));
+      CHECK(std::abs(std::exp(got) - es[size_t(m)]) <= 1e-6 * emax);
+    }
+    // The loudest band holds 1 kHz.
+    CHECK(edges[size_t(best)] < 1000.0);
+    CHECK(edges[size_t(best + 2)] > 1000.0);
+  }
+  INFO("max abs difference of log-mel values (bands >= 1e-5 of the peak): " << worst);
+  CHECK(worst < 1e-3);
+  // Streaming: random chunkings give the same frames, bitwise.
+  std::mt19937 rng(5);
+  for (int trial = 0; trial < 3; ++trial) {
+    LogMel s(c);
+    std::vector<float> g;
+    for (int64_t i = 0; i < n;) {
+      const int64_t k = std::min<int64_t>(n - i, trial == 0 ? 1 : 1 + int64_t(rng() % 997));
+      s.push(x.data() + i, k, g);
+      i += k;
+    }
+    CHECK(g == f);
+  }
+  LogMelConfig bad = c;
+  bad.win_length = 1024;
+  CHECK_THROWS_WITH(LogMel(bad), Contains("larger than n_fft"));
+}
