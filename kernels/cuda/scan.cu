@@ -2,15 +2,23 @@
 //
 // Two kernels; launch_scan picks one.
 //
-// 1. Segment-parallel two-pass scan (d_state == 16 and n >= kSegMinSteps: the encoder's
-//    large chunks). Each sequence is cut into segments of L steps (cut at multiples of L from
-//    its start rounded down to 8, so every segment after the first starts 16-byte aligned);
-//    L is chosen so that (channel groups x segments) is about three blocks per SM (one wave).
-//    One block = 128 channels x one segment; one thread = one channel, marching in time over
-//    the segment with all 16 states in registers (16 independent recurrences per thread: no
-//    barriers or shuffles in the step loop). B/C for 64 steps at a time are staged in shared
-//    memory as fp32 [step][B 0..15, C 16..31] and read as broadcasts; u/dt/z loads are issued
-//    one group of 8 steps ahead. exp uses ex2.approx with A pre-scaled by log2(e).
+// 1. Segment-parallel two-pass scan (d_state == 16, n >= kSegMinSteps and 16-byte aligned
+//    u/dt/z/y rows: the encoder's large chunks). Each sequence is cut into segments of L steps
+//    (cut at multiples of L from its start rounded down to 8, so every segment after the first
+//    starts 16-byte aligned); L is chosen so that (channel groups x segments) is about four
+//    blocks per SM (one wave). One block = 128 channels x one segment; one thread = one
+//    channel, marching in time over the segment with all 16 states in registers (16
+//    independent recurrences per thread: no shuffles in the step loop).
+//    Data movement: activations are channel-major, so a thread's own row is time-contiguous
+//    but the lanes of a warp are 32 rows apart. u/dt/z therefore come in through shared
+//    memory tiles of 16 steps x 128 channels, copied with coalesced 16-byte cp.async (a warp
+//    reads 16 rows x 32 contiguous bytes), double-buffered one tile ahead, row pitch padded by
+//    16 bytes so that each thread's 16-byte row reads are bank-conflict free; y goes out the
+//    same way (written to a shared tile, stored coalesced one tile later). B/C for the next
+//    tile are loaded into registers and stored as fp32 [step][B 0..15, C 16..31], read as
+//    broadcasts. One barrier per tile. exp uses ex2.approx with A pre-scaled by log2(e);
+//    softplus uses ex2/lg2.approx (absolute error ~2e-7 against log1pf(expf(x))), SiLU a fast
+//    division.
 //      pass 1: for every segment but its sequence's last: end state from zero and the sum of
 //              delta (the segment's decay is exp(A * sum delta)).
 //      combine: per (sequence, channel, state), chains the segments from the slot state and
@@ -18,11 +26,11 @@
 //      pass 2: every segment from its true start state: y, and the final state into the slot
 //              from the last segment.
 //    The per-segment scratch (17 floats) lives in y's own row over that segment, which only
-//    that segment's pass 2 writes, after reading it; so no workspace (y must not alias the
-//    inputs). Cost: every exp is computed twice (pass 1 and pass 2), the price of parallelism
-//    over time without storing per-step values.
-// 2. Block-wide pair scan (fallback: other d_state, and short chunks where it has lower
-//    latency). One block per (channel d, sequence s), tiles of kThreads * kItems steps, each
+//    that segment's pass 2 writes, after reading it (before its first barrier); so no
+//    workspace (y must not alias the inputs). Cost: every exp is computed twice (pass 1 and
+//    pass 2), the price of parallelism over time without storing per-step values.
+// 2. Block-wide pair scan (fallback: other d_state, rows not 16-byte aligned, and short
+//    chunks where it has lower latency). One block per (channel d, sequence s), tiles of kThreads * kItems steps, each
 //    thread owning kItems consecutive steps. For every state n the recurrence
 //    h_t = a_t h_{t-1} + b_t (a_t = exp(delta_t A[d,n]), b_t = delta_t B[t,n] u_t) is an
 //    associative scan over pairs (a, b): (a1, b1) then (a2, b2) = (a1 a2, a2 b1 + b2). Each
@@ -34,13 +42,19 @@
 // Measured on the H100, 130m shape (d_inner 1536, d_state 16, 24 layers), bf16, 65536-token
 // chunks, scan seconds per 1M tokens (mambaflow bench --device cuda):
 //   block-wide pair scan (kernel 2; 80 registers, 6 blocks/SM, 1536 blocks): 1.26 (8% of copy)
-//   two-pass, L = 2048 (one wave, 396 blocks), 128 registers (launch bounds 4 blocks/SM):
-//   0.74 (262144-token run), 0.78 (1M-token run: 400 GB/s, 13% of copy)
-//   same with L = 1536 0.80, L = 3072 0.80, L = 4096 0.96, L ~ 832 (1.8 waves) 0.86;
-//   without the register cap (190 registers, L ~ 832) 0.93.
-// The two-pass kernel's bound is the SFU: ~35 MUFU ops per (token, channel) (2 x 16 exp plus
-// softplus and SiLU) is ~0.35 s per 1M tokens; it reaches about half of that. On 320-token
-// chunks (latency bench) it was slower than kernel 2 (0.30 vs 0.22 ms), hence kSegMinSteps.
+//   two-pass with per-lane loads (each lane 16 bytes of its own row, one group of 8 steps
+//   ahead; B/C staged 64 steps at a time), L = 2048, 3 blocks/SM: 0.78 (400 GB/s, 13%).
+//   ncu: pass 2 bound by L2 throughput (75%, L1 hit rate 22%: every warp access touched 32
+//   lines), pass 1 by latency (0.9 eligible warps per scheduler).
+//   + shared-memory tiles for u/dt/z/y (above): 0.63 at 3 blocks/SM, 0.61 at 4 (L2 at 30%)
+//   + softplus through ex2/lg2.approx instead of log1pf(__expf): 0.54-0.55 (the final kernel:
+//   566 GB/s, 19% of copy; encoder 1.03M tok/s, conv 0.061 s, encoder/GEMM 3.28x).
+//   Lost: y's 16-term dot product split into 4 partial sums (0.547, no gain); 8 blocks per SM
+//   over two waves (0.59); 3 instead of 4 blocks/SM (with the split sums) 0.548 vs 0.547.
+// The remaining bound is issue/latency: 128 registers (launch bounds 4 blocks/SM) leave 4
+// warps per scheduler, about 1 eligible; ~35 MUFU ops per (token, channel) (2 x 16 exp plus
+// softplus and SiLU) would be ~0.35 s per 1M tokens at full MUFU rate. On 320-token chunks
+// (latency bench) the block scan is faster, hence kSegMinSteps.
 // Earlier alternatives for kernel 2 (docs/BENCHMARKS.md): all states per thread with one scan
 // per tile (1.5x slower), 4 channels per block sharing B/C loads (no gain), 16 steps per thread
 // (1.15x slower), one warp per channel without block barriers (1.6x slower), and a sequential
@@ -201,7 +215,6 @@ __global__ void __launch_bounds__(kThreads) scan_block_kernel(ScanParams p) {
 // ---- Segment-parallel two-pass scan for d_state == 16 ----------------------------------
 constexpr int kSegThreads = 128;  // one channel per thread
 constexpr int kSegN = 16;
-constexpr int kStage = 64;        // time steps of B/C staged in shared memory at a time
 constexpr int64_t kSegMinSteps = 2048;  // below this the block-scan kernel has lower latency
 constexpr float kLog2e = 1.4426950408889634f;
 
@@ -265,102 +278,169 @@ __device__ __forceinline__ float* seg_scratch(const ScanParams& p, int64_t d, in
   return reinterpret_cast<float*>((a + 3) & ~uintptr_t(3));
 }
 
+// ---- Two-pass kernel: u/dt/z in and y out through shared memory tiles -------------------
+// One block = 128 channels x one segment. The channel-major rows are moved in tiles of kTS
+// steps x 128 channels with coalesced 16-byte cp.async copies (a warp reads 16 rows x 32
+// contiguous bytes) into a padded shared tile (row pitch = row bytes + 16: the per-thread
+// 16-byte row reads are bank-conflict free), double-buffered; y goes out the same way one
+// tile later. One thread = one channel, marching in time, 16 states in registers.
+constexpr int kTS = 16;  // steps per tile
+
+template <class T>
+struct TileCfg {
+  static constexpr int kRowBytes = kTS * int(sizeof(T));  // 32 (bf16/f16) or 64 (f32)
+  static constexpr int kPitch = kRowBytes + 16;
+  static constexpr int kChunks = kRowBytes / 16;          // 16-byte chunks per row
+  static constexpr int kElems = 16 / int(sizeof(T));      // elements per chunk
+  static constexpr int kArr = kSegThreads * kPitch;       // bytes of one array's tile
+  static constexpr int kBcBytes = 2 * kTS * 2 * kSegN * int(sizeof(float));
+  static constexpr int smem(bool out) { return kBcBytes + 2 * (out ? 4 : 2) * kArr; }
+};
+
+__device__ __forceinline__ void cp_async16(void* smem, const void* gmem, int src_bytes) {
+  const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem), "r"(src_bytes) : "memory");
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_all;\n" ::: "memory"); }
+
+__device__ __forceinline__ float silu_fast(float x) { return __fdividef(x, 1.0f + __expf(-x)); }
+// softplus through ex2/lg2 approximations (absolute error ~2e-7 against log1pf(expf(x))).
+__device__ __forceinline__ float softplus_fast(float x) {
+  float l;
+  asm("lg2.approx.ftz.f32 %0, %1;" : "=f"(l) : "f"(1.0f + fast_exp2(x * kLog2e)));
+  return x > 20.0f ? x : l * 0.6931471805599453f;
+}
+
 // kOut = false: pass 1 (end state from zero and sum of delta, for all but the last segment).
 // kOut = true: pass 2 (from the true start state: y, and the final state for the last segment).
-// One thread per channel, marching in time over its segment, all 16 states in registers;
-// B/C for 64 steps at a time in shared memory (read as broadcasts), loads one group ahead.
 template <class T, bool kOut>
 __global__ void __launch_bounds__(kSegThreads, 4) scan_seg_kernel(ScanParams p, int64_t L) {
+  using Cfg = TileCfg<T>;
+  constexpr int kArrays = kOut ? 4 : 2;  // u, dt (, z, y)
+  extern __shared__ __align__(16) unsigned char smem[];
+  float(*bc)[kTS][2 * kSegN] = reinterpret_cast<float(*)[kTS][2 * kSegN]>(smem);
+  unsigned char* tiles = smem + Cfg::kBcBytes;
+  auto tile = [&](int buf, int a) { return tiles + (buf * kArrays + a) * Cfg::kArr; };
+
   const Segment g = segment_of(p, blockIdx.z, blockIdx.y, L);
   if (g.k >= g.K || (!kOut && g.k == g.K - 1)) return;
   const int64_t lo = g.lo, hi = g.hi;
-  const int64_t d_raw = int64_t(blockIdx.x) * kSegThreads + threadIdx.x;
-  const bool active = d_raw < p.d_inner;
-  const int64_t d = active ? d_raw : p.d_inner - 1;  // idle threads help with B/C and barriers
-
-  __shared__ __align__(16) float bc[2][kStage][2 * kSegN];  // [buf][step][B 0..15, C 16..31]
+  const int64_t d0 = int64_t(blockIdx.x) * kSegThreads;
+  const int tid = threadIdx.x;
+  const bool active = d0 + tid < p.d_inner;
+  const int64_t d = active ? d0 + tid : p.d_inner - 1;
 
   float h[kSegN], A2[kSegN];
   float* slot = p.state + int64_t(p.seq_slot[blockIdx.z]) * p.slot_stride + d * kSegN;
   const float* h_src = kOut ? (g.k == g.K - 1 ? slot : seg_scratch<T>(p, d, lo)) : nullptr;
 #pragma unroll
   for (int n = 0; n < kSegN; ++n) {
-    h[n] = kOut ? h_src[n] : 0.0f;
+    h[n] = kOut ? h_src[n] : 0.0f;  // read before the first barrier: pass 2's y stores come after it
     A2[n] = p.A[d * kSegN + n] * kLog2e;
   }
   const float dt_bias = p.dt_bias ? p.dt_bias[d] : 0.0f;
   const float Dd = p.D ? p.D[d] : 0.0f;
-  const T* u_row = static_cast<const T*>(p.u) + d * p.u_cstride;
-  const T* dt_row = static_cast<const T*>(p.dt) + d * p.dt_cstride;
-  const T* z_row = kOut && p.z ? static_cast<const T*>(p.z) + d * p.z_cstride : nullptr;
-  T* y_row = static_cast<T*>(p.y) + d * p.y_cstride;
+  const bool has_z = kOut && p.z != nullptr;
 
-  // Staging: warp w loads steps [ts + 16 w, +16) of row `lane` (B rows 0..15, C rows 16..31).
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const bool stager = kOut || lane < kSegN;
-  const T* bc_row = static_cast<const T*>(lane < kSegN ? p.B : p.C) + int64_t(lane % kSegN) * p.bc_cstride;
-  Raw8<T> st_raw[2];
-  bool st_ok[2];
-  auto stage_fetch = [&](int64_t ts) {
+  // Tile copies: array a's tile is 128 rows x kChunks chunks; thread tid copies chunks tid + 128 i.
+  auto load_tiles = [&](int64_t ts, int buf) {
 #pragma unroll
-    for (int i = 0; i < 2; ++i) {
-      const int64_t t0 = ts + 16 * warp + 8 * i;
-      st_ok[i] = stager && whole8(bc_row, t0, lo, hi);
-      if (st_ok[i]) load_raw8(bc_row, t0, st_raw[i]);
+    for (int a = 0; a < (kOut ? 3 : 2); ++a) {
+      if (a == 2 && !has_z) break;
+      const T* base = static_cast<const T*>(a == 0 ? p.u : a == 1 ? p.dt : p.z);
+      const int64_t cs = a == 0 ? p.u_cstride : a == 1 ? p.dt_cstride : p.z_cstride;
+#pragma unroll
+      for (int i = 0; i < Cfg::kChunks; ++i) {
+        const int c = tid + kSegThreads * i, row = c / Cfg::kChunks, part = c % Cfg::kChunks;
+        const int64_t t = ts + int64_t(part) * Cfg::kElems;
+        if (t < hi) {
+          const int64_t ch = d0 + row < p.d_inner ? d0 + row : p.d_inner - 1;
+          const int64_t left = (hi - t) * int64_t(sizeof(T));
+          cp_async16(tile(buf, a) + row * Cfg::kPitch + part * 16, base + ch * cs + t, left < 16 ? int(left) : 16);
+        }
+      }
+    }
+    cp_async_commit();
+  };
+  auto store_y = [&](int64_t ts, int buf) {
+    T* ybase = static_cast<T*>(p.y);
+#pragma unroll
+    for (int i = 0; i < Cfg::kChunks; ++i) {
+      const int c = tid + kSegThreads * i, row = c / Cfg::kChunks, part = c % Cfg::kChunks;
+      const int64_t t = ts + int64_t(part) * Cfg::kElems, ch = d0 + row;
+      if (ch >= p.d_inner) continue;
+      const unsigned char* sp = tile(buf, 3) + row * Cfg::kPitch + part * 16;
+      T* gp = ybase + ch * p.y_cstride + t;
+      if (t >= lo && t + Cfg::kElems <= hi) {
+        *reinterpret_cast<uint4*>(gp) = *reinterpret_cast<const uint4*>(sp);
+      } else {
+#pragma unroll
+        for (int e = 0; e < Cfg::kElems; ++e)
+          if (t + e >= lo && t + e < hi) gp[e] = reinterpret_cast<const T*>(sp)[e];
+      }
     }
   };
-  auto stage_store = [&](int64_t ts, int buf) {
+  // B/C staging through registers: thread i < 64 (< 32 in pass 1: B only) holds 8 steps of
+  // row i / 2 (B rows 0..15, C rows 16..31).
+  const int bc_r = tid / 2, bc_part = tid % 2;
+  const bool stager = tid < (kOut ? 64 : 32);
+  const T* bc_row = static_cast<const T*>(bc_r < kSegN ? p.B : p.C) + int64_t(bc_r % kSegN) * p.bc_cstride;
+  Raw8<T> st_raw;
+  bool st_ok = false;
+  auto bc_fetch = [&](int64_t ts) {
+    const int64_t t0 = ts + 8 * bc_part;
+    st_ok = stager && whole8(bc_row, t0, lo, hi);
+    if (st_ok) load_raw8(bc_row, t0, st_raw);
+  };
+  auto bc_store = [&](int64_t ts, int buf) {
     if (!stager) return;
+    float v[kItems];
+    get8(bc_row, ts + 8 * bc_part, lo, hi, st_raw, st_ok, v);
 #pragma unroll
-    for (int i = 0; i < 2; ++i) {
-      float v[kItems];
-      get8(bc_row, ts + 16 * warp + 8 * i, lo, hi, st_raw[i], st_ok[i], v);
-#pragma unroll
-      for (int j = 0; j < 8; ++j) bc[buf][16 * warp + 8 * i + j][lane] = v[j];
-    }
+    for (int j = 0; j < 8; ++j) bc[buf][8 * bc_part + j][bc_r] = v[j];
   };
 
-  const int64_t first = lo - lo % 8;  // groups of 8 steps aligned in the packed axis
-  stage_fetch(first);
-  stage_store(first, 0);
-  __syncthreads();
-
-  Raw8<T> pu, pdt, pz;
-  bool pu_ok = whole8(u_row, first, lo, hi), pdt_ok = whole8(dt_row, first, lo, hi);
-  bool pz_ok = z_row && whole8(z_row, first, lo, hi);
-  if (pu_ok) load_raw8(u_row, first, pu);
-  if (pdt_ok) load_raw8(dt_row, first, pdt);
-  if (pz_ok) load_raw8(z_row, first, pz);
+  const int64_t first = lo - lo % 8;
+  bc_fetch(first);
+  load_tiles(first, 0);
+  bc_store(first, 0);
   float dsum = 0.0f;
-
   int buf = 0;
-  for (int64_t ts = first; ts < hi; ts += kStage, buf ^= 1) {
-    const bool more = ts + kStage < hi;
-    if (more) stage_fetch(ts + kStage);
-    const int groups = int((hi - ts + 7) / 8 < kStage / 8 ? (hi - ts + 7) / 8 : kStage / 8);
+  int64_t last = first;
+  for (int64_t ts = first; ts < hi; ts += kTS, buf ^= 1) {
+    last = ts;
+    cp_async_wait_all();
+    __syncthreads();
+    const bool more = ts + kTS < hi;
+    if (more) {
+      load_tiles(ts + kTS, buf ^ 1);
+      bc_fetch(ts + kTS);
+    }
+    if (kOut && ts > first) store_y(ts - kTS, buf ^ 1);
+    const int lo_r = int(lo - ts > 0 ? lo - ts : 0);
+    const int hi_r = int(hi - ts < kTS ? hi - ts : kTS);
+    const int groups = (hi_r + 7) / 8;
+    const unsigned char* rows = tile(buf, 0) + tid * Cfg::kPitch;
 #pragma unroll 1
     for (int gi = 0; gi < groups; ++gi) {
-      const int64_t t0 = ts + 8 * gi;
-      float dl[kItems], du[kItems], y[kItems];  // delta, delta * u, y (from D * u)
+      const int off = 8 * gi * int(sizeof(T));
+      float dl[kItems], du[kItems], y[kItems];
       {
-        float u[kItems], dtv[kItems];
-        get8(u_row, t0, lo, hi, pu, pu_ok, u);
-        get8(dt_row, t0, lo, hi, pdt, pdt_ok, dtv);
+        const Raw8<T> ru = *reinterpret_cast<const Raw8<T>*>(rows + off);
+        const Raw8<T> rdt = *reinterpret_cast<const Raw8<T>*>(rows + Cfg::kArr + off);
+        const T* eu = reinterpret_cast<const T*>(ru.r);
+        const T* edt = reinterpret_cast<const T*>(rdt.r);
 #pragma unroll
         for (int j = 0; j < kItems; ++j) {
-          const bool in = t0 + j >= lo && t0 + j < hi;
-          dl[j] = in ? cuda::softplus(dtv[j] + dt_bias) : 0.0f;
-          du[j] = dl[j] * u[j];
-          y[j] = Dd * u[j];
+          const bool in = 8 * gi + j >= lo_r && 8 * gi + j < hi_r;
+          const float u = in ? cuda::to_f32(eu[j]) : 0.0f;
+          dl[j] = in ? softplus_fast(cuda::to_f32(edt[j]) + dt_bias) : 0.0f;
+          du[j] = dl[j] * u;
+          y[j] = Dd * u;
           dsum += dl[j];
         }
       }
-      // next group's u and dt, in flight during this group's work
-      const int64_t t1 = t0 + 8;
-      pu_ok = whole8(u_row, t1, lo, hi);
-      pdt_ok = whole8(dt_row, t1, lo, hi);
-      if (pu_ok) load_raw8(u_row, t1, pu);
-      if (pdt_ok) load_raw8(dt_row, t1, pdt);
 #pragma unroll
       for (int j = 0; j < kItems; ++j) {
         const float4* bcs = reinterpret_cast<const float4*>(bc[buf][8 * gi + j]);
@@ -383,18 +463,25 @@ __global__ void __launch_bounds__(kSegThreads, 4) scan_seg_kernel(ScanParams p, 
         }
         y[j] = acc;
       }
-      if (z_row) {
-        float z[kItems];
-        get8(z_row, t0, lo, hi, pz, pz_ok, z);
+      if (kOut) {
+        if (has_z) {
+          const Raw8<T> rz = *reinterpret_cast<const Raw8<T>*>(rows + 2 * Cfg::kArr + off);
+          const T* ez = reinterpret_cast<const T*>(rz.r);
 #pragma unroll
-        for (int j = 0; j < kItems; ++j) y[j] *= cuda::silu(z[j]);
-        pz_ok = whole8(z_row, t1, lo, hi);
-        if (pz_ok) load_raw8(z_row, t1, pz);
+          for (int j = 0; j < kItems; ++j) y[j] *= silu_fast(cuda::to_f32(ez[j]));
+        }
+        Raw8<T> ry;
+        T* ey = reinterpret_cast<T*>(ry.r);
+#pragma unroll
+        for (int j = 0; j < kItems; ++j) ey[j] = cuda::from_f32<T>(y[j]);
+        *reinterpret_cast<Raw8<T>*>(const_cast<unsigned char*>(rows) + 3 * Cfg::kArr + off) = ry;
       }
-      if (kOut && active) store_items(y_row, t0, lo, hi, y);
     }
-    if (more) stage_store(ts + kStage, buf ^ 1);
+    if (more) bc_store(ts + kTS, buf ^ 1);
+  }
+  if (kOut) {
     __syncthreads();
+    store_y(last, buf ^ 1);
   }
   if (!active) return;
   if (kOut) {
@@ -408,6 +495,25 @@ __global__ void __launch_bounds__(kSegThreads, 4) scan_seg_kernel(ScanParams p, 
     for (int n = 0; n < kSegN; ++n) scratch[n] = h[n];
     scratch[kSegN] = dsum;
   }
+}
+
+template <class T, bool kOut>
+void launch_seg(dim3 grid, cudaStream_t st, const ScanParams& p, int64_t L) {
+  static const bool attr = [] {  // above the 48 KB default
+    cudaFuncSetAttribute(scan_seg_kernel<T, kOut>, cudaFuncAttributeMaxDynamicSharedMemorySize, TileCfg<T>::smem(kOut));
+    return true;
+  }();
+  (void)attr;
+  scan_seg_kernel<T, kOut><<<grid, kSegThreads, TileCfg<T>::smem(kOut), st>>>(p, L);
+}
+
+// The tiles need 16-byte aligned u/dt/z/y rows (the encoder's layout); B/C are checked per load.
+template <class T>
+bool tile_aligned(const ScanParams& p) {
+  auto al = [](const void* q) { return (reinterpret_cast<uintptr_t>(q) & 15) == 0; };
+  auto cs = [](int64_t s) { return s * int64_t(sizeof(T)) % 16 == 0; };
+  return al(p.u) && al(p.dt) && al(p.y) && cs(p.u_cstride) && cs(p.dt_cstride) && cs(p.y_cstride) &&
+         (p.z == nullptr || (al(p.z) && cs(p.z_cstride)));
 }
 
 // Chains the segments of each (sequence, channel, state) from the slot state: writes each
@@ -448,7 +554,7 @@ int num_sms() {
 // shorter ones), in multiples of 64 steps.
 int64_t seg_length(const ScanParams& p) {
   const int64_t groups = (p.d_inner + kSegThreads - 1) / kSegThreads;
-  const int64_t segs = std::max<int64_t>(1, 3 * num_sms() / groups);
+  const int64_t segs = std::max<int64_t>(1, 4 * num_sms() / groups);
   int64_t L = (p.n + segs - 1) / segs;
   L = std::max<int64_t>((L + 63) / 64 * 64, 64);
   while ((p.n + 7 + L - 1) / L > 65535) L *= 2;
@@ -461,16 +567,16 @@ void launch_scan(const ScanParams& p, void* stream) {
   cuda::type_switch(p.act_type, [&](auto t) {
     using T = decltype(t);
     auto st = static_cast<cudaStream_t>(stream);
-    if (p.d_state == kSegN && p.n >= kSegMinSteps) {
+    if (p.d_state == kSegN && p.n >= kSegMinSteps && tile_aligned<T>(p)) {
       const int64_t L = seg_length(p);
       dim3 grid(unsigned((p.d_inner + kSegThreads - 1) / kSegThreads), unsigned((p.n + 7 + L - 1) / L),
                 unsigned(p.n_seqs));
       if (p.n + 7 > L) {  // some sequence may have more than one segment
-        scan_seg_kernel<T, false><<<grid, kSegThreads, 0, st>>>(p, L);
+        launch_seg<T, false>(grid, st, p, L);
         dim3 cgrid(unsigned((p.d_inner * kSegN + 255) / 256), unsigned(p.n_seqs));
         scan_seg_combine<T><<<cgrid, 256, 0, st>>>(p, L);
       }
-      scan_seg_kernel<T, true><<<grid, kSegThreads, 0, st>>>(p, L);
+      launch_seg<T, true>(grid, st, p, L);
     } else {
       dim3 grid(unsigned(p.d_inner), unsigned(p.n_seqs));
       if (p.d_state == 16) scan_block_kernel<T, 16><<<grid, kThreads, 0, st>>>(p);
