@@ -135,7 +135,7 @@ const char* kExamples[] = {
     "examples:\n"
     "  mambaflow transcribe --model DIR talk.flac\n"
     "  mambaflow transcribe --model DIR --decoder beam --beam 16 --format srt -o talk.srt talk.wav\n"
-    "  arecord -f S16_LE -r 16000 | mambaflow transcribe --model DIR --pcm s16le --rate 16000 -\n"};
+    "  arecord -t raw -f S16_LE -r 16000 | mambaflow transcribe --model DIR --pcm s16le --rate 16000 -\n"};
 
 int run_task(Task command, const Args& args) {
   const int which = command == Task::Classify ? 0 : command == Task::Tag ? 1 : command == Task::Embed ? 2 : 3;
@@ -264,6 +264,7 @@ int run_task(Task command, const Args& args) {
     ao.pcm_rate = pcm_rate;
     ao.pcm_channels = pcm_channels;
     po_.open_source = [ao](const std::string& path) { return open_mulaw_source(path, ao); };
+    if (chunk_ms > 0 && !vm["chunk"].defaulted()) throw po::error("give --chunk or --chunk-ms, not both");
     if (chunk_ms > 0) po_.chunk = std::max<int64_t>(1, int64_t(chunk_ms * spec.sample_rate / 1000.0));
   } else if (audio_flags) {
     throw po::error("--chunk-ms, --pcm and --channel apply to audio models; this model reads DNA");
@@ -290,7 +291,7 @@ int run_task(Task command, const Args& args) {
   DnaPipeline pipeline(model, po_);
   std::unique_ptr<ResultSink> sink;
   if (command == Task::Embed) {
-    sink = make_npy_sink(out, model->config.d_model);
+    sink = make_npy_sink(out, model->config.d_model, inputs);
   } else if (command == Task::Transcribe) {
     if (!audio) fail(model_dir, ": transcribe needs an audio model (tokenizer mulaw)");
     if (decoder != "greedy" && decoder != "beam") throw po::error("--decoder must be greedy or beam");

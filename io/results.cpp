@@ -158,18 +158,18 @@ class TableSink final : public ResultSink {
           }
           break;
         case TableFormat::BedGraph:
-          for (auto& t : tracks_) {
-            const int64_t step_end = std::min(end, start + (o_.stride > 0 ? o_.stride : end - start));
-            t.out->line(r.name + "\t" + std::to_string(start) + "\t" + std::to_string(step_end) + "\t" +
-                        fmt_prob(p[t.label]) + "\n");
-          }
+          // Steps [start, start + stride); the record's last window covers to its end, and
+          // which window is last is known only at end_record: each is written one late.
+          flush_bedgraph(false);
+          held_ = Held{true, r.name, start, end, std::vector<float>(p, p + K)};
           break;
       }
     }
-    if (!s.empty()) out_->line(s);
+    if (!s.empty() && out_) out_->line(s);
   }
 
   void end_record(const RecordInfo&, RecordEnd, int64_t) override {
+    flush_bedgraph(true);
     if (out_) out_->flush();
     for (auto& t : tracks_) t.out->flush();
   }
@@ -184,6 +184,21 @@ class TableSink final : public ResultSink {
     size_t label;
     std::unique_ptr<TextOut> out;
   };
+  struct Held {
+    bool valid = false;
+    std::string record;
+    int64_t start = 0, end = 0;
+    std::vector<float> p;
+  };
+  void flush_bedgraph(bool last) {
+    if (!held_.valid) return;
+    const int64_t step_end = last ? held_.end : std::min(held_.end, held_.start + (o_.stride > 0 ? o_.stride : held_.end - held_.start));
+    for (auto& t : tracks_)
+      t.out->line(held_.record + "\t" + std::to_string(held_.start) + "\t" + std::to_string(step_end) + "\t" +
+                  fmt_prob(held_.p[t.label]) + "\n");
+    held_.valid = false;
+  }
+  Held held_;
   TableOptions o_;
   std::unique_ptr<TextOut> out_;
   std::vector<Track> tracks_;
@@ -386,12 +401,23 @@ std::string file_name_for(const std::string& record, std::set<std::string>& used
 
 class NpySink final : public ResultSink {
  public:
-  NpySink(std::string output, int64_t width) : out_(std::move(output)), width_(width) {
+  NpySink(std::string output, int64_t width, const std::vector<std::string>& inputs)
+      : out_(std::move(output)), width_(width) {
     single_ = out_.size() > 4 && out_.compare(out_.size() - 4, 4, ".npy") == 0;
+    if (single_ && inputs.size() > 1) fail("-o ", out_, " is one .npy file, but ", inputs.size(), " inputs were given: give -o a directory");
     if (!single_) {
       std::error_code ec;
       fs::create_directories(out_, ec);
       if (ec || !fs::is_directory(out_)) fail(out_, ": cannot create the output directory");
+      // Several inputs: one subdirectory each, named after the input in input order, so names
+      // never depend on which input's records happen to arrive first.
+      std::set<std::string> dirs;
+      for (size_t i = 0; inputs.size() > 1 && i < inputs.size(); ++i) {
+        std::string name = file_name_for(inputs[i] == "-" ? "stdin" : fs::path(inputs[i]).filename().string(), dirs);
+        name.resize(name.size() - 4);  // file_name_for adds ".npy"
+        subdirs_.push_back(name);
+      }
+      used_.resize(std::max<size_t>(inputs.size(), 1));
     }
   }
   bool ordered() const override { return false; }
@@ -401,7 +427,17 @@ class NpySink final : public ResultSink {
       fail(r.input, " holds more than one record ('", first_, "', '", r.name,
            "', ...): give -o a directory to write one .npy per record");
     if (single_) first_ = r.name;
-    const std::string path = single_ ? out_ : (fs::path(out_) / file_name_for(r.name, used_)).string();
+    std::string path = out_;
+    if (!single_) {
+      fs::path dir(out_);
+      if (!subdirs_.empty()) {
+        dir /= subdirs_.at(size_t(r.input_index));
+        std::error_code ec;
+        fs::create_directories(dir, ec);
+        if (ec) fail(dir.string(), ": cannot create the output directory");
+      }
+      path = (dir / file_name_for(r.name, used_.at(subdirs_.empty() ? 0 : size_t(r.input_index)))).string();
+    }
     open_[key(r)] = std::make_unique<NpyWriter>(path, width_);
   }
   void windows(const RecordInfo& r, const WindowValues& w) override { writer(r).append(w.values, w.n); }
@@ -433,7 +469,8 @@ class NpySink final : public ResultSink {
   bool single_ = false;
   int64_t records_ = 0;
   std::string first_;
-  std::set<std::string> used_;
+  std::vector<std::set<std::string>> used_;  // per output directory
+  std::vector<std::string> subdirs_;
   std::map<std::pair<int64_t, int64_t>, std::unique_ptr<NpyWriter>> open_;
   std::unique_ptr<NpyWriter> pending_;
 };
@@ -469,8 +506,9 @@ std::unique_ptr<ResultSink> make_transcript_sink(const TranscriptOptions& option
   return std::make_unique<TranscriptSink>(options);
 }
 
-std::unique_ptr<ResultSink> make_npy_sink(const std::string& output, int64_t width) {
-  return std::make_unique<NpySink>(output, width);
+std::unique_ptr<ResultSink> make_npy_sink(const std::string& output, int64_t width,
+                                          const std::vector<std::string>& inputs) {
+  return std::make_unique<NpySink>(output, width, inputs);
 }
 
 }  // namespace mf

@@ -11,8 +11,9 @@
 //   bedGraph  one file per chosen label (PREFIX.LABEL.bedGraph), the label's probability over
 //             non-overlapping steps [start, start + stride)
 //   .npy      embeddings: per record (one row per position, or per window when pooled)
-// Text is written in whole lines only; an output file appears under its name only once it
-// is complete (a temporary name is renamed at the end).
+// Text is written in whole lines only; an output file appears under its name when the run
+// ends (written under a temporary name, then renamed), also after a stop or a failed input,
+// holding complete lines for what was processed. A .npy file appears only for a complete record.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -110,7 +111,9 @@ struct TranscriptOptions {
 std::unique_ptr<ResultSink> make_transcript_sink(const TranscriptOptions& options);
 
 // .npy embeddings: `output` ending in .npy takes exactly one record; otherwise it is a
-// directory (created) and record NAME goes to NAME.npy (names made file-safe and unique).
-std::unique_ptr<ResultSink> make_npy_sink(const std::string& output, int64_t width);
+// directory (created) and record NAME goes to NAME.npy (names made file-safe and unique),
+// under one subdirectory per input (named after it) when there are several `inputs`.
+std::unique_ptr<ResultSink> make_npy_sink(const std::string& output, int64_t width,
+                                          const std::vector<std::string>& inputs);
 
 }  // namespace mf

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 
@@ -65,7 +66,7 @@ class FaidxSource final : public SequenceSource {
       }
       Region g;
       g.name = faidx_iseq(fai_.get(), tid);
-      const int64_t len = faidx_seq_len(fai_.get(), g.name.c_str());
+      const int64_t len = seq_length(path, g.name);
       g.beg = beg;
       g.end = std::min<int64_t>(end, len);
       if (g.beg >= g.end)
@@ -73,6 +74,19 @@ class FaidxSource final : public SequenceSource {
       total_ += g.end - g.beg;
       regions_.push_back(std::move(g));
     }
+  }
+
+  // faidx_seq_len is 32-bit in htslib 1.16; longer sequences are looked up in the .fai itself.
+  int64_t seq_length(const std::string& path, const std::string& name) const {
+    const int n = faidx_seq_len(fai_.get(), name.c_str());
+    if (n >= 0) return n;
+    std::ifstream fai(path + ".fai");
+    std::string line;
+    while (std::getline(fai, line)) {
+      const size_t tab = line.find('\t');
+      if (tab != std::string::npos && line.compare(0, tab, name) == 0) return std::stoll(line.substr(tab + 1));
+    }
+    fail(path, ": cannot find the length of '", name, "' in ", path, ".fai");
   }
 
   bool next_record() override {

@@ -20,6 +20,7 @@ void LogMelConfig::validate() const {
   if (sample_rate <= 0 || n_fft <= 0 || hop <= 0 || n_mels <= 0 || win_length <= 0)
     fail("log-mel: sample_rate, n_fft, win_length, hop and n_mels must be > 0");
   if (win_length > n_fft) fail("log-mel: win_length ", win_length, " is larger than n_fft ", n_fft);
+  if (hop > win_length) fail("log-mel: hop ", hop, " is larger than win_length ", win_length, " (samples would be skipped)");
   const double hi = fmax > 0 ? fmax : sample_rate / 2.0;
   if (!(fmin >= 0 && fmin < hi && hi <= sample_rate / 2.0)) fail("log-mel: need 0 <= fmin < fmax <= sample_rate / 2");
   if (!(floor > 0)) fail("log-mel: floor must be > 0");

@@ -29,6 +29,7 @@ struct RecordStream {
   EncoderState state;                    // device thread only
   std::unique_ptr<WindowPooler> pooler;  // head node only
   int64_t length = 0;                    // head node only
+  bool dropped = false;                  // device thread only: chunks dropped after a stop
 };
 
 struct Chunk {
@@ -87,6 +88,7 @@ class Orderer {
  public:
   explicit Orderer(ResultSink& sink) : sink_(sink), pass_(!sink.ordered()) {}
 
+  int64_t current_input() const { return cur_input_.load(); }
   void input_done(int64_t input, int64_t records) {
     std::lock_guard<std::mutex> lk(m_);
     counts_[input] = records;
@@ -128,7 +130,11 @@ class Orderer {
       {
         std::lock_guard<std::mutex> lk(m_);
         auto c = counts_.find(cur_.first);
-        if (c != counts_.end() && cur_.second >= c->second) { cur_ = {cur_.first + 1, 0}; continue; }
+        if (c != counts_.end() && cur_.second >= c->second) {
+          cur_ = {cur_.first + 1, 0};
+          cur_input_.store(cur_.first);
+          continue;
+        }
       }
       auto p = pending_.find(cur_);
       if (p != pending_.end()) {
@@ -139,7 +145,7 @@ class Orderer {
         pending_info_.erase(cur_);
         if (ended) { ++cur_.second; continue; }
       }
-      if (all && !pending_.empty()) { cur_ = pending_.begin()->first; continue; }
+      if (all && !pending_.empty()) { cur_ = pending_.begin()->first; cur_input_.store(cur_.first); continue; }
       return;
     }
   }
@@ -179,6 +185,7 @@ class Orderer {
   ResultSink& sink_;
   bool pass_;
   Key cur_{0, 0};
+  std::atomic<int64_t> cur_input_{0};
   std::map<Key, std::vector<Event>> pending_;
   std::map<Key, std::shared_ptr<RecordStream>> pending_info_;
   std::mutex m_;
@@ -291,12 +298,18 @@ PipelineStats DnaPipeline::run(const std::vector<std::string>& inputs, ResultSin
   std::mutex stats_m;
   Orderer orderer(sink);
 
+  std::function<void()> poke_writer;  // set once the graph exists
+
   // ---- readers ---------------------------------------------------------------------------
   std::atomic<int64_t> next_input{0};
   auto reader = [&] {
     for (;;) {
       const int64_t idx = next_input++;
       if (idx >= int64_t(inputs.size())) return;
+      // Ordered output: results of inputs ahead of the one being written are held in memory,
+      // so start an input only when it is within `nreaders` of that one.
+      while (sink.ordered() && idx >= orderer.current_input() + nreaders && !stopped())
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
       const std::string& path = inputs[size_t(idx)];
       const int64_t size = input_size(path);
       int64_t records = 0;
@@ -335,6 +348,7 @@ PipelineStats DnaPipeline::run(const std::vector<std::string>& inputs, ResultSin
             held = token_pool.acquire(stopped);
             if (held < 0) { send(-1, 0, true, RecordEnd::Interrupted); cur.reset(); break; }
             tokens[size_t(held)].resize(size_t(chunk));
+            held_n = 0;  // nothing valid in the buffer until the read returns
             held_n = int64_t(src->read(tokens[size_t(held)].data(), size_t(chunk)));
             for (;;) {
               note_progress();
@@ -371,7 +385,11 @@ PipelineStats DnaPipeline::run(const std::vector<std::string>& inputs, ResultSin
             stats.failures.push_back({path == "-" ? "<stdin>" : path, e.what()});
           }
           if (cur) {
-            if (held >= 0) { send(held, held_n, false, RecordEnd::Complete); held = -1; }
+            if (held >= 0) {  // what was read before the error still goes through
+              if (held_n > 0) send(held, held_n, false, RecordEnd::Complete);
+              else token_pool.release(held);
+              held = -1;
+            }
             send(-1, 0, true, RecordEnd::Failed);
             cur.reset();
           }
@@ -384,6 +402,7 @@ PipelineStats DnaPipeline::run(const std::vector<std::string>& inputs, ResultSin
       m.bytes_finished += size;
       ++m.inputs_done;
       orderer.input_done(idx, records);
+      poke_writer();  // the writer moves on past this input even if no result follows
     }
   };
 
@@ -405,6 +424,7 @@ PipelineStats DnaPipeline::run(const std::vector<std::string>& inputs, ResultSin
           if (c.first) s.pooler = std::make_unique<WindowPooler>(D, task.window, task.stride, task.pooling);
           s.pooler->push(h + b->row[i] * D, c.n, b->windows[i]);
           if (c.last && c.end == RecordEnd::Complete) s.pooler->finish(b->windows[i]);
+          if (c.last) s.pooler.reset();
           if (m.head) {
             b->probs[i].resize(size_t(b->windows[i].size() * width));
             m.head->apply(b->windows[i].rows.data(), b->windows[i].size(), b->probs[i].data());
@@ -425,6 +445,7 @@ PipelineStats DnaPipeline::run(const std::vector<std::string>& inputs, ResultSin
   tbb::flow::function_node<BatchPtr> writer_node(g, tbb::flow::serial, [&](BatchPtr b) {
     if (!fatal.load()) {
       try {
+        orderer.settle();
         for (size_t i = 0; i < b->chunks.size(); ++i) {
           const Chunk& c = b->chunks[i];
           if (c.first) orderer.begin(c.stream);
@@ -453,6 +474,7 @@ PipelineStats DnaPipeline::run(const std::vector<std::string>& inputs, ResultSin
     return tbb::flow::continue_msg();
   });
   tbb::flow::make_edge(head_node, writer_node);
+  poke_writer = [&] { writer_node.try_put(std::make_shared<Batch>()); };
 
   // ---- device thread ---------------------------------------------------------------------
   auto device = [&] {
@@ -506,7 +528,11 @@ PipelineStats DnaPipeline::run(const std::vector<std::string>& inputs, ResultSin
       if (stop && stop->load()) {
         // Stopped: chunks not yet encoded are dropped (the records still end cleanly), so
         // Ctrl-C does not wait for the whole in-flight pool to go through the encoder.
-        for (auto& c : b->chunks) c.n = 0;
+        for (auto& c : b->chunks) {
+          if (c.n > 0) c.stream->dropped = true;
+          c.n = 0;
+          if (c.last && c.stream->dropped) c.end = RecordEnd::Interrupted;  // its data did not all go through
+        }
         std::fill(b->row.begin(), b->row.end(), 0);
         total = 0;
       }
@@ -544,7 +570,11 @@ PipelineStats DnaPipeline::run(const std::vector<std::string>& inputs, ResultSin
 
   g.reserve_wait();
   std::thread device_thread([&] {
-    device();
+    try {
+      device();
+    } catch (const std::exception& e) {  // e.g. out of memory building a batch
+      set_fatal(e.what());
+    }
     g.release_wait();
   });
   std::vector<std::thread> reader_threads;

@@ -175,6 +175,8 @@ TEST_CASE("cli classify/tag: JSON Lines, bedGraph tracks, thresholds", "[cli][pi
   CHECK_THAT(g[0], Contains("track type=bedGraph name=\"cds\""));
   CHECK(g[1].rfind("s1\t0\t10\t", 0) == 0);   // steps of the stride, not overlapping windows
   CHECK(g[2].rfind("s1\t10\t20\t", 0) == 0);
+  CHECK(g[11].rfind("s1\t100\t121\t", 0) == 0);  // the last window covers to the record's end
+  CHECK(g[12].rfind("s\"2\t0\t8\t", 0) == 0);
 
   // A model's task must match the command.
   r = mft::run_cli("classify --model " + mft::q(tmodel) + " " + mft::q(tmp / "g.fa"));

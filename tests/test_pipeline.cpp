@@ -304,6 +304,17 @@ TEST_CASE("pipeline: a bad input is reported and the others go on", "[pipeline][
   CHECK(sink.recs[1].how == RecordEnd::Failed);
   CHECK(sink.recs[2].how == RecordEnd::Complete);
   CHECK(sink.recs[2].start.size() == 2);
+
+  // An error in a record's very first read: nothing of the previous record may leak into it.
+  o.chunk = 1000;
+  DnaPipeline p2(model, o);
+  RecordingSink sink2;
+  st = p2.run({(tmp / "bad.fa").string()}, sink2);
+  REQUIRE(st.failures.size() == 1);
+  REQUIRE(sink2.recs.size() == 2);
+  CHECK(sink2.recs[1].how == RecordEnd::Failed);
+  CHECK(sink2.recs[1].length == 0);
+  CHECK(sink2.recs[1].start.empty());
 }
 
 TEST_CASE("pipeline: a stop ends every record cleanly", "[pipeline]") {

@@ -1,5 +1,6 @@
 #include <immintrin.h>
 #include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <vector>
@@ -97,24 +98,28 @@ void gemm_cpu(const GemmParams& p) {
   thread_local std::vector<float> packed;
   packed.resize(size_t(panels * p.k * NR));
   float* const pk = packed.data();  // (inside the tasks, `packed` would name their thread's)
-  tbb::parallel_for(int64_t(0), panels, [&](int64_t q) {
-    float* dst = pk + q * p.k * NR;
-    for (int c = 0; c < NR; ++c) {
-      const int64_t j = q * NR + c;
-      if (j < p.n) {
-        const float* src = p.b + j * p.ldb;
-        for (int64_t k = 0; k < p.k; ++k) dst[k * NR + c] = src[k];
-      } else {
-        for (int64_t k = 0; k < p.k; ++k) dst[k * NR + c] = 0.0f;
+  // Isolated: while waiting, this thread must not pick up another task that calls gemm_cpu and
+  // resizes its `packed` under these tasks.
+  tbb::this_task_arena::isolate([&] {
+    tbb::parallel_for(int64_t(0), panels, [&](int64_t q) {
+      float* dst = pk + q * p.k * NR;
+      for (int c = 0; c < NR; ++c) {
+        const int64_t j = q * NR + c;
+        if (j < p.n) {
+          const float* src = p.b + j * p.ldb;
+          for (int64_t k = 0; k < p.k; ++k) dst[k * NR + c] = src[k];
+        } else {
+          for (int64_t k = 0; k < p.k; ++k) dst[k * NR + c] = 0.0f;
+        }
       }
-    }
-  });
-  const int64_t row_tiles = (p.m + kRowTile - 1) / kRowTile;
-  const int64_t panel_groups = (panels + kPanelsPerTask - 1) / kPanelsPerTask;
-  tbb::parallel_for(int64_t(0), row_tiles * panel_groups, [&](int64_t t) {
-    const int64_t i0 = (t / panel_groups) * kRowTile, i1 = std::min(p.m, i0 + kRowTile);
-    const int64_t q0 = (t % panel_groups) * kPanelsPerTask, q1 = std::min(panels, q0 + kPanelsPerTask);
-    for (int64_t q = q0; q < q1; ++q) rows(p, pk + q * p.k * NR, i0, i1, q * NR);
+    });
+    const int64_t row_tiles = (p.m + kRowTile - 1) / kRowTile;
+    const int64_t panel_groups = (panels + kPanelsPerTask - 1) / kPanelsPerTask;
+    tbb::parallel_for(int64_t(0), row_tiles * panel_groups, [&](int64_t t) {
+      const int64_t i0 = (t / panel_groups) * kRowTile, i1 = std::min(p.m, i0 + kRowTile);
+      const int64_t q0 = (t % panel_groups) * kPanelsPerTask, q1 = std::min(panels, q0 + kPanelsPerTask);
+      for (int64_t q = q0; q < q1; ++q) rows(p, pk + q * p.k * NR, i0, i1, q * NR);
+    });
   });
 }
 
