@@ -329,7 +329,7 @@ int run_task(Task command, const Args& args) {
   }
   if (!quiet)
     std::fprintf(stderr, "mambaflow: %s on %s, host buffers %.0f MiB; %s%s\n", task_name(command), pipeline.describe().c_str(),
-                 double(pipeline.host_buffer_bytes(int64_t(inputs.size()))) / (1 << 20),
+                 double(pipeline.host_buffer_bytes()) / (1 << 20),
                  spec.window > 0 ? ("window " + std::to_string(spec.window) + ", stride " + std::to_string(spec.stride) +
                                     ", " + pooling_name(spec.pooling) + " pooling").c_str()
                                  : "one row per position",

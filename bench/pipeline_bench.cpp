@@ -46,7 +46,10 @@ bool run_pipeline_bench(const PipelineBenchOptions& o) {
 
   // 1. The pipeline: file -> tokens -> encoder -> pooling + head -> TSV.
   const auto tmp = std::filesystem::temp_directory_path() / ("mambaflow-bench-" + std::to_string(::getpid()) + ".tsv");
-  PipelineStats st;
+  // Run twice on one pipeline: the first (cold) run includes first-use costs (CUDA graph
+  // captures for new step shapes, page faults); the second (warm) run is what a process that
+  // classifies many inputs sees, and is compared with the (warmed-up) encoder alone.
+  PipelineStats cold, st;
   std::string where;
   {
     DnaPipeline p(model, po);
@@ -54,14 +57,16 @@ bool run_pipeline_bench(const PipelineBenchOptions& o) {
     TableOptions t;
     t.output = tmp.string();
     t.labels = po.task.labels;
-    auto sink = make_table_sink(t);
-    st = p.run({o.input}, *sink);
+    for (PipelineStats* r : {&cold, &st}) {
+      auto sink = make_table_sink(t);
+      *r = p.run({o.input}, *sink);
+    }
   }
   const double rss = peak_rss_mib();
   std::error_code ec;
   const auto out_bytes = std::filesystem::file_size(tmp, ec);
   std::filesystem::remove(tmp, ec);
-  for (const auto& f : st.failures) std::fprintf(stderr, "mambaflow: error: %s\n", f.message.c_str());
+  for (const auto& f : cold.failures) std::fprintf(stderr, "mambaflow: error: %s\n", f.message.c_str());
   const double pipe_rate = double(st.bases) / st.seconds;
 
   // 2. The encoder alone: the same model, device and chunk, outputs to host memory, random
@@ -85,8 +90,11 @@ bool run_pipeline_bench(const PipelineBenchOptions& o) {
               o.shape.c_str(), where.c_str(), (long long)o.chunk, (long long)o.batch);
   std::printf("  input %s: %lld records, %lld bases in %.2f s, TSV %llu bytes\n", o.input.c_str(),
               (long long)st.records, (long long)st.bases, st.seconds, (unsigned long long)out_bytes);
-  std::printf("  pipeline end to end: %.0f bases/s; encoder alone (%lld tokens): %.0f tokens/s; ratio %.1f%%  (target >= 80%% on the GPU)\n",
+  const double cold_rate = double(cold.bases) / cold.seconds;
+  std::printf("  pipeline end to end, warm: %.0f bases/s; encoder alone (%lld tokens, warmed up): %.0f tokens/s; ratio %.1f%%  (target >= 80%% on the GPU)\n",
               pipe_rate, (long long)n, enc_rate, 100.0 * pipe_rate / enc_rate);
+  std::printf("  pipeline end to end, cold (first run of the process): %.0f bases/s in %.2f s; ratio %.1f%%\n",
+              cold_rate, cold.seconds, 100.0 * cold_rate / enc_rate);
   std::printf("  peak resident host memory during the pipeline: %.1f MiB\n", rss);
   return st.failures.empty();
 }

@@ -1,5 +1,6 @@
 // The DNA pipeline end to end against the encoder alone, same model, device, chunk and batch,
-// in one run: `mambaflow bench --pipeline FILE`. The model has random weights of a named
+// in one run: `mambaflow bench --pipeline FILE`. The pipeline runs twice on one object (cold,
+// then warm). The model has random weights of a named
 // shape ("dna": d_model 128, 4 layers) with a random 5-label classify head (window 4096,
 // stride 2048); the speed does not depend on the weights.
 #pragma once

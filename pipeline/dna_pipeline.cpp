@@ -200,6 +200,11 @@ struct DnaPipeline::Impl {
   std::unique_ptr<Encoder> enc;
   std::unique_ptr<LinearHead> head;
   int64_t D = 0, budget = 0;
+  // Host buffers, allocated (and touched) at construction and reused by every run: the memory a
+  // run can use is fixed before it starts, and a run does not pay for allocating it.
+  static constexpr int kHidden = 3;
+  std::vector<std::vector<int32_t>> tokens;
+  std::vector<std::vector<float>> hidden;
 
   // progress
   std::atomic<int64_t> bases{0}, inputs_done{0}, inputs_total{0}, bytes_finished{0}, bytes_total{0};
@@ -229,6 +234,8 @@ DnaPipeline::DnaPipeline(std::shared_ptr<const MambaModel> model, PipelineOption
   const int64_t r = std::max<int64_t>(m.readers(), 4);
   lim.max_streams = m.in_flight(r) + 2 * r + 1;
   m.enc = std::make_unique<Encoder>(m.model, m.o.device, m.o.dtype, lim);
+  m.tokens.assign(size_t(m.in_flight(m.readers())), std::vector<int32_t>(size_t(m.o.chunk)));
+  m.hidden.assign(Impl::kHidden, std::vector<float>(size_t(m.budget * m.D), 0.0f));
 }
 
 DnaPipeline::~DnaPipeline() = default;
@@ -239,10 +246,12 @@ std::string DnaPipeline::describe() const {
          std::string(dtype_name(impl_->o.dtype));
 }
 
-int64_t DnaPipeline::host_buffer_bytes(int64_t inputs) const {
+int64_t DnaPipeline::host_buffer_bytes() const {
   const Impl& m = *impl_;
-  const int64_t r = std::min<int64_t>(m.readers(), std::max<int64_t>(inputs, 1));
-  return 3 * m.budget * m.D * 4 + m.in_flight(r) * m.o.chunk * 4;
+  int64_t bytes = 0;
+  for (const auto& t : m.tokens) bytes += int64_t(t.size()) * 4;
+  for (const auto& h : m.hidden) bytes += int64_t(h.size()) * 4;
+  return bytes;
 }
 
 ProgressSnapshot DnaPipeline::progress() const {
@@ -279,11 +288,10 @@ PipelineStats DnaPipeline::run(const std::vector<std::string>& inputs, ResultSin
     m.bytes_total = total;
   }
 
-  std::vector<std::vector<int32_t>> tokens(static_cast<size_t>(nbufs), std::vector<int32_t>(size_t(chunk)));
+  auto& tokens = m.tokens;  // nbufs <= tokens.size(): nreaders <= m.readers()
   BufferPool token_pool{static_cast<int>(nbufs)};
-  constexpr int kHidden = 3;
-  // Allocated (and touched) up front: the host memory a run can use is fixed from the start.
-  std::vector<std::vector<float>> hidden(kHidden, std::vector<float>(size_t(m.budget * D), 0.0f));
+  constexpr int kHidden = Impl::kHidden;
+  auto& hidden = m.hidden;
   BufferPool hidden_pool(kHidden);
   tbb::concurrent_bounded_queue<Chunk> queue;
 

@@ -80,9 +80,9 @@ class DnaPipeline {
                     const std::atomic<bool>* stop = nullptr);
   // Safe to call from another thread while run() works.
   ProgressSnapshot progress() const;
-  // Host memory of the chunk and hidden-state buffers for a run over `inputs` inputs (fixed
-  // for the run: 3 x max(chunk, 65536) x d_model x 4 + in_flight x chunk x 4 bytes).
-  int64_t host_buffer_bytes(int64_t inputs) const;
+  // Host memory of the chunk and hidden-state buffers, allocated at construction and reused by
+  // every run: 3 x max(chunk, 65536) x d_model x 4 + in_flight x chunk x 4 bytes.
+  int64_t host_buffer_bytes() const;
   // What runs where, e.g. "cuda:0 (NVIDIA H100), bf16".
   std::string describe() const;
 
