@@ -241,7 +241,8 @@ int run_task(Task command, const Args& args) {
   po_.readers = readers;
   po_.source.regions = regions;
   po_.source.by_read_group = by_rg;
-  const bool audio_flags = vm.count("chunk-ms") || !pcm.empty() || channel >= 0;
+  const bool audio_flags = vm.count("chunk-ms") || !pcm.empty() || channel >= 0 || !vm["rate"].defaulted() ||
+                           !vm["channels"].defaulted();
 
   auto model = load_model(model_dir);
   TaskSpec spec = read_task_spec(*model);
@@ -267,7 +268,7 @@ int run_task(Task command, const Args& args) {
     if (chunk_ms > 0 && !vm["chunk"].defaulted()) throw po::error("give --chunk or --chunk-ms, not both");
     if (chunk_ms > 0) po_.chunk = std::max<int64_t>(1, int64_t(chunk_ms * spec.sample_rate / 1000.0));
   } else if (audio_flags) {
-    throw po::error("--chunk-ms, --pcm and --channel apply to audio models; this model reads DNA");
+    throw po::error("--chunk-ms, --pcm, --rate, --channels and --channel apply to audio models; this model reads DNA");
   }
   if (command == Task::Embed) {
     spec.task = Task::Embed;

@@ -217,6 +217,7 @@ class EventSink final : public ResultSink {
   void begin_record(const RecordInfo&) override { open_.assign(o_.labels.size(), Open{}); }
   void windows(const RecordInfo& r, const WindowValues& w) override {
     const size_t K = o_.labels.size();
+    if (w.width != int64_t(K)) fail("internal: ", w.width, " values per window for ", K, " labels");
     std::string s;
     for (int64_t i = 0; i < w.n; ++i)
       for (size_t k = 0; k < K; ++k) {
