@@ -290,7 +290,7 @@ class TranscriptSink final : public ResultSink {
     frames_.clear(); start_.clear(); end_.clear();
     blank_run_ = 0;
     voiced_ = false;
-    prev_ = -1;
+    prev_ = carried_ = -1;
   }
   void windows(const RecordInfo& r, const WindowValues& w) override {
     const int64_t K = int64_t(o_.labels.size());
@@ -335,9 +335,13 @@ class TranscriptSink final : public ResultSink {
     const int64_t n = int64_t(start_.size());
     if (n == 0) return;
     const int64_t K = int64_t(o_.labels.size());
-    const auto syms = o_.beam > 0 ? ctc_prefix_beam(frames_.data(), n, K, o_.blank, o_.beam)
-                                  : ctc_greedy(frames_.data(), n, K, o_.blank, prev_);
-    if (o_.beam > 0) prev_ = -1;
+    auto syms = o_.beam > 0 ? ctc_prefix_beam(frames_.data(), n, K, o_.blank, o_.beam)
+                            : ctc_greedy(frames_.data(), n, K, o_.blank, prev_);
+    if (o_.beam > 0) {
+      // A cut at max_segment can fall inside a symbol: do not emit it again on this side.
+      if (!syms.empty() && syms[0].frame == 0 && syms[0].label == carried_) syms.erase(syms.begin());
+      carried_ = best_label(n - 1) == o_.blank ? -1 : best_label(n - 1);
+    }
     std::vector<Word> words;
     bool open = false;
     for (const auto& sym : syms) {
@@ -385,7 +389,7 @@ class TranscriptSink final : public ResultSink {
   std::vector<int64_t> start_, end_;
   int64_t blank_run_ = 0, records_ = 0, cues_ = 0;
   bool voiced_ = false;
-  int32_t prev_ = -1;
+  int32_t prev_ = -1, carried_ = -1;  // carried_: beam, the symbol running at the last cut
   std::vector<std::string> json_;
 };
 

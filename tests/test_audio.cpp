@@ -329,6 +329,32 @@ TEST_CASE("transcripts: segments at pauses, word times, SRT/VTT/JSON", "[audio][
   CHECK(j["segments"][0]["words"][1]["start"] == 0.3);
   CHECK(j["segments"][0]["words"][1]["end"] == 0.6);
   CHECK(j["segments"][1]["start"] == 1.6);
+
+  // One symbol held across a max_segment cut is emitted once, by both decoders.
+  std::vector<float> held;
+  std::vector<int64_t> hs, he;
+  for (int i = 0; i < 30; ++i) {
+    auto f = frame(2);
+    held.insert(held.end(), f.begin(), f.end());
+    hs.push_back(i * 10);
+    he.push_back(i * 10 + 10);
+  }
+  for (int beam : {0, 4}) {
+    TranscriptOptions o;
+    o.output = (tmp / "h.txt").string();
+    o.labels = labels;
+    o.rate = 100;
+    o.max_segment = 1.0;
+    o.beam = beam;
+    auto sink = make_transcript_sink(o);
+    RecordInfo r{"x.wav", "x.wav", 0, 0, 0};
+    sink->begin_record(r);
+    sink->windows(r, WindowValues{hs.data(), he.data(), held.data(), 30, 4});
+    sink->end_record(r, RecordEnd::Complete, 300);
+    sink->finish();
+    INFO("beam " << beam);
+    CHECK(mft::read_file(tmp / "h.txt") == "h\n");
+  }
 }
 
 TEST_CASE("cli transcribe: streaming CTC transcripts, the same for any chunking", "[audio][cli]") {
