@@ -1,6 +1,5 @@
 // mambaflow classify | tag | embed: the DNA pipeline (pipeline/dna_pipeline.h) from the
 // command line.
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
@@ -26,12 +25,6 @@ namespace po = boost::program_options;
 namespace mf::cli {
 
 namespace {
-
-double peak_rss_mib() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return double(u.ru_maxrss) / 1024.0;  // KiB on Linux
-}
 
 std::string human(double v, const char* unit) {
   const char* pre[] = {"", "k", "M", "G", "T"};
@@ -350,12 +343,12 @@ int run_task(Task command, const Args& args) {
     if (audio) {
       const double secs = double(st.bases) / spec.sample_rate;
       std::fprintf(stderr, "mambaflow: %lld file(s), %.1f s of audio in %.2f s (real-time factor %.5f, peak memory %.0f MiB)%s%s\n",
-                   (long long)st.records, secs, st.seconds, st.seconds / std::max(secs, 1e-9), peak_rss_mib(),
+                   (long long)st.records, secs, st.seconds, st.seconds / std::max(secs, 1e-9), host_peak_rss_mib(),
                    failed.c_str(), stopped);
     } else {
       std::fprintf(stderr, "mambaflow: %lld record(s), %s from %lld input(s) in %.2f s (%s, peak memory %.0f MiB)%s%s\n",
                    (long long)st.records, human(double(st.bases), "bases").c_str(), (long long)st.inputs, st.seconds,
-                   human(double(st.bases) / std::max(st.seconds, 1e-9), "bases/s").c_str(), peak_rss_mib(),
+                   human(double(st.bases) / std::max(st.seconds, 1e-9), "bases/s").c_str(), host_peak_rss_mib(),
                    failed.c_str(), stopped);
     }
   }

@@ -1,7 +1,5 @@
 #include "bench/pipeline_bench.h"
 
-#include <sys/resource.h>
-
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -14,14 +12,6 @@
 #include "pipeline/dna_pipeline.h"
 
 namespace mf::bench {
-
-namespace {
-double peak_rss_mib() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return double(u.ru_maxrss) / 1024.0;  // KiB on Linux
-}
-}  // namespace
 
 bool run_pipeline_bench(const PipelineBenchOptions& o) {
   MambaConfig c = bench_shape(o.shape);
@@ -62,7 +52,7 @@ bool run_pipeline_bench(const PipelineBenchOptions& o) {
       *r = p.run({o.input}, *sink);
     }
   }
-  const double rss = peak_rss_mib();
+  const double rss = host_peak_rss_mib();
   std::error_code ec;
   const auto out_bytes = std::filesystem::file_size(tmp, ec);
   std::filesystem::remove(tmp, ec);

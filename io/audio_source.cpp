@@ -17,7 +17,6 @@ namespace mf {
 namespace {
 constexpr sf_count_t kBlock = 4096;  // input frames per read
 
-std::string shown(const std::string& path) { return path == "-" ? "<stdin>" : path; }
 
 std::string format_name(int format) {
   SF_FORMAT_INFO major{}, sub{};
@@ -41,7 +40,7 @@ struct AudioSource::Impl {
   }
 };
 
-AudioSource::AudioSource(const std::string& path, const AudioOptions& o) : impl_(new Impl), path_(shown(path)) {
+AudioSource::AudioSource(const std::string& path, const AudioOptions& o) : impl_(new Impl), path_(display_path(path)) {
   SF_INFO info{};
   if (!o.pcm.empty()) {
     if (o.pcm_rate <= 0) fail(path_, ": raw PCM needs a sample rate (--rate)");

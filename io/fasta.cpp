@@ -41,23 +41,22 @@ struct SequenceReader::Impl {
   }
 };
 
-SequenceReader::SequenceReader(const std::string& path) : impl_(new Impl), path_(path) {
+SequenceReader::SequenceReader(const std::string& path) : impl_(new Impl), path_(display_path(path)) {
   impl_->fp = bgzf_open(path.c_str(), "r");
   if (!impl_->fp)
     fail(path == "-" ? std::string("standard input") : path, ": cannot open: ",
          errno ? std::strerror(errno) : "not readable");
-  if (path == "-") path_ = "<stdin>";
   size_ = input_size(path);
 }
 
-SequenceReader::SequenceReader(hFILE* file, const std::string& path) : impl_(new Impl), path_(path) {
+SequenceReader::SequenceReader(hFILE* file, const std::string& path)
+    : impl_(new Impl), path_(display_path(path)) {
   impl_->fp = bgzf_hopen(file, "r");
   if (!impl_->fp) {
     hclose_abruptly(file);
-    fail(path, ": cannot read: not a plain, gzip or bgzip stream");
+    fail(path_, ": cannot read: not a plain, gzip or bgzip stream");
   }
   size_ = input_size(path);
-  if (path == "-") path_ = "<stdin>";
 }
 
 int64_t SequenceReader::bytes_done() const { return int64_t(htell(impl_->fp->fp)); }

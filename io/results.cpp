@@ -204,6 +204,12 @@ class TableSink final : public ResultSink {
   std::vector<Track> tracks_;
 };
 
+std::string seconds_str(double s) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.3f", s);
+  return b;
+}
+
 class EventSink final : public ResultSink {
  public:
   explicit EventSink(const EventOptions& o) : o_(o), out_(o.output) {
@@ -251,11 +257,8 @@ class EventSink final : public ResultSink {
   };
   std::string event(const RecordInfo& r, size_t k) const {
     const Open& e = open_[k];
-    char t[64];
-    std::snprintf(t, sizeof t, "%.3f", double(r.offset + e.start) / o_.rate);
-    const std::string start = t;
-    std::snprintf(t, sizeof t, "%.3f", double(r.offset + e.end) / o_.rate);
-    const std::string end = t;
+    const std::string start = seconds_str(double(r.offset + e.start) / o_.rate);
+    const std::string end = seconds_str(double(r.offset + e.end) / o_.rate);
     if (o_.format == TableFormat::Tsv)
       return r.name + "\t" + start + "\t" + end + "\t" + o_.labels[k] + "\t" + fmt_prob(e.score) + "\n";
     return "{\"file\":" + json_string(r.name) + ",\"start\":" + start + ",\"end\":" + end +
@@ -270,12 +273,6 @@ std::string timestamp(double seconds, char sep) {
   const long ms = std::lround(std::max(seconds, 0.0) * 1000.0);
   char b[32];
   std::snprintf(b, sizeof b, "%02ld:%02ld:%02ld%c%03ld", ms / 3600000, ms / 60000 % 60, ms / 1000 % 60, sep, ms % 1000);
-  return b;
-}
-
-std::string seconds_str(double s) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%.3f", s);
   return b;
 }
 

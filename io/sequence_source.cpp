@@ -28,7 +28,6 @@ struct HdrDeleter { void operator()(sam_hdr_t* p) const { sam_hdr_destroy(p); } 
 struct BamDeleter { void operator()(bam1_t* p) const { bam_destroy1(p); } };
 struct FreeDeleter { void operator()(void* p) const { std::free(p); } };
 
-std::string shown(const std::string& path) { return path == "-" ? "<stdin>" : path; }
 
 
 int32_t complement(int32_t t) {
@@ -143,7 +142,7 @@ class FaidxSource final : public SequenceSource {
 class HtsReadSource final : public SequenceSource {
  public:
   HtsReadSource(htsFile* fp, const std::string& path, bool by_group)
-      : path_(shown(path)), open_path_(path), by_group_(by_group), size_(input_size(path)) {
+      : path_(display_path(path)), open_path_(path), by_group_(by_group), size_(input_size(path)) {
     attach(fp);
     if (by_group_) {
       if (path == "-") fail("--by-read-group needs a SAM/BAM/CRAM file, not standard input (it reads the file once per group)");
@@ -283,6 +282,8 @@ class HtsReadSource final : public SequenceSource {
 
 }  // namespace
 
+std::string display_path(const std::string& path) { return path == "-" ? "<stdin>" : path; }
+
 int64_t input_size(const std::string& path) {
   std::error_code ec;
   if (path == "-" || !std::filesystem::is_regular_file(path, ec)) return 0;
@@ -297,29 +298,29 @@ std::unique_ptr<SequenceSource> open_sequence_source(const std::string& path, co
   }
   errno = 0;
   hFILE* f = hopen(path.c_str(), "r");
-  if (!f) fail(shown(path), ": cannot open: ", errno ? std::strerror(errno) : "not readable");
+  if (!f) fail(display_path(path), ": cannot open: ", errno ? std::strerror(errno) : "not readable");
   htsFormat fmt{};
   if (hts_detect_format2(f, path.c_str(), &fmt) < 0) {
     hclose_abruptly(f);
-    fail(shown(path), ": read error while detecting the file format");
+    fail(display_path(path), ": read error while detecting the file format");
   }
   if (fmt.format == sam || fmt.format == bam || fmt.format == cram) {
     htsFile* fp = hts_hopen(f, path.c_str(), "r");
     if (!fp) {
       hclose_abruptly(f);
-      fail(shown(path), ": cannot open as SAM/BAM/CRAM");
+      fail(display_path(path), ": cannot open as SAM/BAM/CRAM");
     }
     return std::make_unique<HtsReadSource>(fp, path, options.by_read_group);
   }
   if (fmt.category != sequence_data && fmt.category != unknown_category) {
     std::unique_ptr<char, FreeDeleter> what(hts_format_description(&fmt));
     hclose_abruptly(f);
-    fail(shown(path), ": is ", what ? what.get() : "a file of another kind",
+    fail(display_path(path), ": is ", what ? what.get() : "a file of another kind",
          ", not FASTA, FASTQ, SAM, BAM or CRAM");
   }
   if (options.by_read_group) {
     hclose_abruptly(f);
-    fail(shown(path), ": --by-read-group applies to SAM/BAM/CRAM input only");
+    fail(display_path(path), ": --by-read-group applies to SAM/BAM/CRAM input only");
   }
   return std::make_unique<SequenceReader>(f, path);
 }

@@ -42,6 +42,9 @@ struct SourceOptions {
   bool by_read_group = false;        // SAM/BAM/CRAM: one record per read group
 };
 
+// How messages name an input: "<stdin>" for "-", otherwise the path as given.
+std::string display_path(const std::string& path);
+
 // Size in bytes of the input at `path` when it is a regular file; 0 for "-", pipes, devices.
 int64_t input_size(const std::string& path);
 

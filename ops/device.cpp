@@ -1,5 +1,7 @@
 #include "ops/device.h"
 
+#include <sys/resource.h>
+
 #include <charconv>
 #include <cstring>
 
@@ -41,6 +43,12 @@ Device parse_device(std::string_view spec) {
     return Device::cuda(idx);
   }
   fail("bad device '", spec, "': expected auto, cpu, cuda or cuda:N");
+}
+
+double host_peak_rss_mib() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return double(u.ru_maxrss) / 1024.0;  // KiB on Linux
 }
 
 std::string device_description(Device d) {

@@ -35,6 +35,9 @@ int cuda_device_count();
 // "NVIDIA H100 80GB HBM3, sm_90, 79.1 GiB" for GPU i; "" for the CPU.
 std::string device_description(Device d);
 
+// Peak resident host memory of this process so far, MiB.
+double host_peak_rss_mib();
+
 class Stream {
  public:
   explicit Stream(Device d);

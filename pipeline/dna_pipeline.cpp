@@ -390,7 +390,7 @@ PipelineStats DnaPipeline::run(const std::vector<std::string>& inputs, ResultSin
         } catch (const std::exception& e) {
           {
             std::lock_guard<std::mutex> lk(stats_m);
-            stats.failures.push_back({path == "-" ? "<stdin>" : path, e.what()});
+            stats.failures.push_back({display_path(path), e.what()});
           }
           if (cur) {
             if (held >= 0) {  // what was read before the error still goes through
@@ -469,7 +469,7 @@ PipelineStats DnaPipeline::run(const std::vector<std::string>& inputs, ResultSin
             ++stats.records;
             stats.bases += c.length_after;
             if (c.end == RecordEnd::Interrupted)
-              stats.incomplete.push_back((c.stream->info.input == "-" ? "<stdin>" : c.stream->info.input) +
+              stats.incomplete.push_back(display_path(c.stream->info.input) +
                                          ": " + c.stream->info.name + " (stopped after " +
                                          std::to_string(c.length_after) + " bases)");
           }
