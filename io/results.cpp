@@ -284,9 +284,7 @@ class TranscriptSink final : public ResultSink {
   void begin_record(const RecordInfo& r) override {
     if ((o_.format == TranscriptFormat::Srt || o_.format == TranscriptFormat::Vtt) && ++records_ > 1)
       fail(r.input, ": SRT and VTT output takes one input (one timeline); give one input per output file");
-    frames_.clear(); start_.clear(); end_.clear();
-    blank_run_ = 0;
-    voiced_ = false;
+    clear_segment();
     prev_ = carried_ = -1;
   }
   void windows(const RecordInfo& r, const WindowValues& w) override {
@@ -296,7 +294,8 @@ class TranscriptSink final : public ResultSink {
       frames_.insert(frames_.end(), p, p + K);
       start_.push_back(r.offset + w.start[i]);
       end_.push_back(r.offset + w.end[i]);
-      const bool blank = int32_t(std::max_element(p, p + K) - p) == o_.blank;
+      best_.push_back(int32_t(std::max_element(p, p + K) - p));
+      const bool blank = best_.back() == o_.blank;
       blank_run_ = blank ? blank_run_ + 1 : 0;
       voiced_ |= !blank;
       const double run_s = blank_run_ > 0 ? double(end_.back() - start_[start_.size() - size_t(blank_run_)]) / o_.rate : 0;
@@ -323,10 +322,10 @@ class TranscriptSink final : public ResultSink {
     std::string text;
     int64_t start, end;
   };
-  int32_t best_label(int64_t f) const {
-    const int64_t K = int64_t(o_.labels.size());
-    const float* p = frames_.data() + f * K;
-    return int32_t(std::max_element(p, p + K) - p);
+  void clear_segment() {
+    frames_.clear(); start_.clear(); end_.clear(); best_.clear();
+    blank_run_ = 0;
+    voiced_ = false;
   }
   void flush_segment(const RecordInfo& r) {
     const int64_t n = int64_t(start_.size());
@@ -337,7 +336,7 @@ class TranscriptSink final : public ResultSink {
     if (o_.beam > 0) {
       // A cut at max_segment can fall inside a symbol: do not emit it again on this side.
       if (!syms.empty() && syms[0].frame == 0 && syms[0].label == carried_) syms.erase(syms.begin());
-      carried_ = best_label(n - 1) == o_.blank ? -1 : best_label(n - 1);
+      carried_ = best_.back() == o_.blank ? -1 : best_.back();
     }
     std::vector<Word> words;
     bool open = false;
@@ -348,12 +347,10 @@ class TranscriptSink final : public ResultSink {
       words.back().text += l;
       // The symbol lasts while it stays the frames' best label.
       int64_t f = sym.frame;
-      while (f + 1 < n && best_label(f + 1) == sym.label) ++f;
+      while (f + 1 < n && best_[size_t(f + 1)] == sym.label) ++f;
       words.back().end = end_[size_t(f)];
     }
-    frames_.clear(); start_.clear(); end_.clear();
-    blank_run_ = 0;
-    voiced_ = false;
+    clear_segment();
     if (words.empty()) return;
     std::string text;
     for (const auto& w : words) text += (text.empty() ? "" : " ") + w.text;
@@ -384,6 +381,7 @@ class TranscriptSink final : public ResultSink {
   TextOut out_;
   std::vector<float> frames_;
   std::vector<int64_t> start_, end_;
+  std::vector<int32_t> best_;  // each frame's most probable label
   int64_t blank_run_ = 0, records_ = 0, cues_ = 0;
   bool voiced_ = false;
   int32_t prev_ = -1, carried_ = -1;  // carried_: beam, the symbol running at the last cut

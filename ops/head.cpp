@@ -61,13 +61,13 @@ void WindowPooler::emit(int64_t start, int64_t end, PooledWindows& out) {
   if (pooling_ == Pooling::Last) {
     std::copy(last_row_.begin(), last_row_.end(), row);
   } else {
-    std::vector<double> sum(size_t(d_), 0.0);
+    sum_.assign(size_t(d_), 0.0);
     for (int64_t j = start / block_; j * block_ < end; ++j) {
       const double* b = blocks_.data() + (j % nblocks_) * d_;
-      for (int64_t i = 0; i < d_; ++i) sum[size_t(i)] += b[i];
+      for (int64_t i = 0; i < d_; ++i) sum_[size_t(i)] += b[i];
     }
     const double inv = 1.0 / double(end - start);
-    for (int64_t i = 0; i < d_; ++i) row[i] = float(sum[size_t(i)] * inv);
+    for (int64_t i = 0; i < d_; ++i) row[i] = float(sum_[size_t(i)] * inv);
   }
   covered_ = end;
   ++next_window_;

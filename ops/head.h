@@ -63,6 +63,7 @@ class WindowPooler {
   Pooling pooling_;
   int64_t pos_ = 0, next_window_ = 0, covered_ = 0;
   std::vector<double> blocks_;   // Mean: ring of the last nblocks_ block sums [nblocks_, d]
+  std::vector<double> sum_;      // Mean: a window's sum (scratch, [d])
   std::vector<float> last_row_;  // the most recent row (Last pooling)
 };
 

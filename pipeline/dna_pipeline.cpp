@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <numeric>
 #include <set>
 #include <thread>
 
@@ -282,11 +283,9 @@ PipelineStats DnaPipeline::run(const std::vector<std::string>& inputs, ResultSin
   m.inputs_done = 0;
   m.bases = 0;
   m.bytes_finished = 0;
-  {
-    int64_t total = 0;
-    for (const auto& in : inputs) total += input_size(in);
-    m.bytes_total = total;
-  }
+  std::vector<int64_t> sizes;  // of the inputs, for progress (0: a pipe)
+  for (const auto& in : inputs) sizes.push_back(input_size(in));
+  m.bytes_total = std::accumulate(sizes.begin(), sizes.end(), int64_t(0));
 
   auto& tokens = m.tokens;  // nbufs <= tokens.size(): nreaders <= m.readers()
   BufferPool token_pool{static_cast<int>(nbufs)};
@@ -319,7 +318,7 @@ PipelineStats DnaPipeline::run(const std::vector<std::string>& inputs, ResultSin
       while (sink.ordered() && idx >= orderer.current_input() + nreaders && !stopped())
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
       const std::string& path = inputs[size_t(idx)];
-      const int64_t size = input_size(path);
+      const int64_t size = sizes[size_t(idx)];
       int64_t records = 0;
       std::shared_ptr<RecordStream> cur;
       int held = -1;
@@ -355,7 +354,6 @@ PipelineStats DnaPipeline::run(const std::vector<std::string>& inputs, ResultSin
             sent_any = false;
             held = token_pool.acquire(stopped);
             if (held < 0) { send(-1, 0, true, RecordEnd::Interrupted); cur.reset(); break; }
-            tokens[size_t(held)].resize(size_t(chunk));
             held_n = 0;  // nothing valid in the buffer until the read returns
             held_n = int64_t(src->read(tokens[size_t(held)].data(), size_t(chunk)));
             for (;;) {
@@ -366,7 +364,6 @@ PipelineStats DnaPipeline::run(const std::vector<std::string>& inputs, ResultSin
                 held = -1;
                 break;
               }
-              tokens[size_t(next)].resize(size_t(chunk));
               int64_t n = 0;
               try {
                 n = int64_t(src->read(tokens[size_t(next)].data(), size_t(chunk)));
