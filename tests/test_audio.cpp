@@ -55,16 +55,6 @@ double frequency(const std::vector<float>& x, int rate) {
   return count > 1 ? double(count - 1) * rate / double(last - first) : 0;
 }
 
-std::vector<std::string> split_lines(const std::string& s) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char c : s) {
-    if (c == '\n') { out.push_back(cur); cur.clear(); }
-    else cur += c;
-  }
-  return out;
-}
-
 double rms(const std::vector<float>& x, size_t a, size_t b) {
   double s = 0;
   for (size_t i = a; i < b; ++i) s += double(x[i]) * x[i];
@@ -226,7 +216,7 @@ TEST_CASE("cli tag on audio: events, the same for any chunking", "[audio][cli]")
     return r.out;
   };
   CHECK(run(fixed, "") == "#file\tstart\tend\tlabel\tscore\na.wav\t0.000\t1.500\tsound\t0.9997\n");
-  auto j = nlohmann::json::parse(split_lines(run(fixed, "--format jsonl")).at(0));
+  auto j = nlohmann::json::parse(mft::split(run(fixed, "--format jsonl"), '\n').at(0));
   CHECK(j["label"] == "sound");
   CHECK(j["end"] == 1.5);
   // A random head crosses its thresholds; the events must not depend on the chunking.

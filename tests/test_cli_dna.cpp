@@ -16,15 +16,6 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out(1);
-  for (char c : s) {
-    if (c == sep) out.emplace_back();
-    else out.back() += c;
-  }
-  return out;
-}
-
 struct Window {
   std::string record;
   int64_t start, end;
@@ -100,13 +91,13 @@ TEST_CASE("cli classify: TSV and BED equal an independent computation; same byte
     return mft::read_file(tmp / out);
   };
   const std::string tsv = run("--device cpu", "a.tsv");
-  auto lines = split(tsv, '\n');
+  auto lines = mft::split(tsv, '\n');
   REQUIRE(lines.back().empty());
   lines.pop_back();
   REQUIRE(lines.size() == want.size() + 1);
   CHECK(lines[0] == "#record\tstart\tend\tlabel\tscore\tE.coli\tK.pneumoniae\tS.aureus");
   for (size_t i = 0; i < want.size(); ++i) {
-    auto f = split(lines[i + 1], '\t');
+    auto f = mft::split(lines[i + 1], '\t');
     REQUIRE(f.size() == 8);
     CHECK(f[0] == want[i].record);
     CHECK(std::stoll(f[1]) == want[i].start);
@@ -117,11 +108,11 @@ TEST_CASE("cli classify: TSV and BED equal an independent computation; same byte
   }
   // BED6: record, start, end, label, score 0-1000, strand.
   const std::string bed = run("--format bed", "a.bed");
-  auto bl = split(bed, '\n');
+  auto bl = mft::split(bed, '\n');
   bl.pop_back();
   REQUIRE(bl.size() == want.size());
   for (size_t i = 0; i < want.size(); ++i) {
-    auto f = split(bl[i], '\t');
+    auto f = mft::split(bl[i], '\t');
     REQUIRE(f.size() == 6);
     const double p = *std::max_element(want[i].probs.begin(), want[i].probs.end());
     CHECK(std::abs(std::stoi(f[4]) - p * 1000) <= 1.0);
@@ -144,7 +135,7 @@ TEST_CASE("cli classify/tag: JSON Lines, bedGraph tracks, thresholds", "[cli][pi
   mft::write_file(tmp / "g.fa", ">s1\n" + std::string(120, 'A') + "C\n>s\"2\nACGTACGT\n");
   auto r = mft::run_cli("classify --model " + mft::q(cmodel) + " -q --format jsonl -o " + mft::q(tmp / "o.jsonl") + " " + mft::q(tmp / "g.fa"));
   REQUIRE(r.status == 0);
-  auto lines = split(mft::read_file(tmp / "o.jsonl"), '\n');
+  auto lines = mft::split(mft::read_file(tmp / "o.jsonl"), '\n');
   lines.pop_back();
   REQUIRE(lines.size() == 4);  // s1: [0,50) [50,100) [100,121); s"2: [0,8)
   auto j = nlohmann::json::parse(lines[3]);
@@ -157,21 +148,21 @@ TEST_CASE("cli classify/tag: JSON Lines, bedGraph tracks, thresholds", "[cli][pi
   // tag: every label at or above its threshold is called; --threshold 0 calls all of them.
   r = mft::run_cli("tag --model " + mft::q(tmodel) + " -q --threshold 0 --format bed -o " + mft::q(tmp / "t.bed") + " " + mft::q(tmp / "g.fa"));
   REQUIRE(r.status == 0);
-  auto bl = split(mft::read_file(tmp / "t.bed"), '\n');
+  auto bl = mft::split(mft::read_file(tmp / "t.bed"), '\n');
   bl.pop_back();
   // s1 (121 bases, window 30, stride 10): starts 0..100 (the last clipped to 121) -> 11
   // windows; s"2: 1 window; 3 labels each
   CHECK(bl.size() == (11 + 1) * 3);
   r = mft::run_cli("tag --model " + mft::q(tmodel) + " -q --threshold 1 -o " + mft::q(tmp / "t.tsv") + " " + mft::q(tmp / "g.fa"));
   REQUIRE(r.status == 0);
-  auto tl = split(mft::read_file(tmp / "t.tsv"), '\n');
-  CHECK(split(tl[1], '\t')[3] == ".");  // nothing reaches 1.0
+  auto tl = mft::split(mft::read_file(tmp / "t.tsv"), '\n');
+  CHECK(mft::split(tl[1], '\t')[3] == ".");  // nothing reaches 1.0
 
   r = mft::run_cli("tag --model " + mft::q(tmodel) + " -q --format bedgraph --track cds --track tRNA -o " +
                    mft::q(tmp / "tr") + " " + mft::q(tmp / "g.fa"));
   REQUIRE(r.status == 0);
   CHECK_FALSE(mft::fs::exists(tmp / "tr.rep.bedGraph"));
-  auto g = split(mft::read_file(tmp / "tr.cds.bedGraph"), '\n');
+  auto g = mft::split(mft::read_file(tmp / "tr.cds.bedGraph"), '\n');
   CHECK_THAT(g[0], Contains("track type=bedGraph name=\"cds\""));
   CHECK(g[1].rfind("s1\t0\t10\t", 0) == 0);   // steps of the stride, not overlapping windows
   CHECK(g[2].rfind("s1\t10\t20\t", 0) == 0);

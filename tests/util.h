@@ -9,6 +9,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "tests/catch.h"
 
@@ -77,6 +78,16 @@ inline CliResult run_cli(const std::string& args) {
   r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc);
   r.out = read_file(tmp / "log");
   return r;
+}
+
+// s cut at every `sep` (a trailing separator gives a last, empty piece).
+inline std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out(1);
+  for (char c : s) {
+    if (c == sep) out.emplace_back();
+    else out.back() += c;
+  }
+  return out;
 }
 
 inline std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
